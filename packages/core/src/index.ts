@@ -1,0 +1,17 @@
+export type * from './api.js';
+export { type Clock, SimulatedClock, systemClock } from './clock.js';
+export { ContextServicesError, type ErrorCode, isContextServicesError } from './errors.js';
+export type { ContextEvent, ContextEventType, EventOf } from './events.js';
+export {
+  parseExportQuery,
+  parseId,
+  parseServiceListQuery,
+  parseServiceQuery,
+  parseStateListQuery,
+  parseStateQuery,
+  parseTaskListQuery,
+  parseTaskQuery,
+  type RawQuery,
+} from './query.js';
+export type { BatchOp, Range, Store, StoreCapabilities } from './store.js';
+export { formatInstant, parseInstant, parseLifetime } from './time.js';

@@ -1,0 +1,44 @@
+import { invalid } from './errors.js';
+
+// ISO 8601 date-time with a zone designator (Z or ±hh:mm); fractions of any length.
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** Parse an ISO 8601 instant (SPEC §2) to epoch milliseconds, or throw VALIDATION_FAILED naming `field`. */
+export function parseInstant(field: string, value: unknown): number {
+  if (typeof value !== 'string' || !ISO.test(value)) {
+    throw invalid(field, 'must be an ISO 8601 instant such as 2014-09-02T08:00:00.000Z', { value });
+  }
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) throw invalid(field, 'is not a valid instant', { value });
+  return ms;
+}
+
+/** The normalized output form `YYYY-MM-DDTHH:mm:ss.SSSZ`. */
+export function formatInstant(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+const UNIT_MS: Record<string, number> = {
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+  M: 30 * 86_400_000,
+  y: 365 * 86_400_000,
+};
+
+/** Parse a lifetime `<integer><unit>` (units s m h d w M y, SPEC §7.2) to milliseconds. */
+export function parseLifetime(value: string | number): number {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value <= 0)
+      throw invalid('expiration', 'must be a positive number of ms');
+    return value;
+  }
+  const m = /^([1-9][0-9]*)([smhdwMy])$/.exec(value);
+  if (!m)
+    throw invalid('expiration', "must be <integer><unit> with unit one of s m h d w M y, e.g. '5y'", {
+      value,
+    });
+  return Number(m[1]) * (UNIT_MS[m[2] as string] as number);
+}
