@@ -86,3 +86,25 @@ export function invalid(
     details: { field, rule, ...details },
   });
 }
+
+/** Unknown state (SPEC §2.1: 400 with NotFoundException, naming the state). */
+export function stateNotFound(serviceId: string, id: number): ContextServicesError {
+  return new ContextServicesError(
+    'STATE_NOT_FOUND',
+    `There are no state found for : ${id} in service ${serviceId}`,
+    {
+      details: { service_id: serviceId, state_id: id },
+    },
+  );
+}
+
+/** Unknown task (SPEC §2.1: 400 with NotFoundException, naming the task). */
+export function taskNotFound(serviceId: string, id: number): ContextServicesError {
+  return new ContextServicesError(
+    'TASK_NOT_FOUND',
+    `There are no task found for : ${id} in service ${serviceId}`,
+    {
+      details: { service_id: serviceId, task_id: id },
+    },
+  );
+}

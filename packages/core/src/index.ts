@@ -1,7 +1,10 @@
 export type * from './api.js';
 export { type Clock, SimulatedClock, systemClock } from './clock.js';
+export { DEFAULT_LIMITS } from './config.js';
+export { createContextServices } from './engine.js';
 export { ContextServicesError, type ErrorCode, isContextServicesError } from './errors.js';
 export type { ContextEvent, ContextEventType, EventOf } from './events.js';
+export { escapeComponent, unescapeComponent } from './keys.js';
 export {
   parseExportQuery,
   parseId,
@@ -13,5 +16,6 @@ export {
   parseTaskQuery,
   type RawQuery,
 } from './query.js';
+export { schemas, validators } from './schemas.js';
 export type { BatchOp, Range, Store, StoreCapabilities } from './store.js';
 export { formatInstant, parseInstant, parseLifetime } from './time.js';

@@ -1,0 +1,53 @@
+import type { EngineConfig, Limits } from './api.js';
+import { invalid } from './errors.js';
+import type { RuleConfig } from './lifecycle.js';
+import { parseLifetime } from './time.js';
+
+/** The limits of SPEC §10. */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  extensionKeysPerEntity: 256,
+  entitiesPerService: 10_000,
+  customerIdLength: 256,
+  contactKeyLength: 256,
+  extensionNameLength: 128,
+  jsonDepth: 32,
+  listLimit: 10_000,
+});
+
+/** Everything the engine needs from its configuration, resolved once. */
+export interface ResolvedConfig {
+  readonly limits: Readonly<Limits>;
+  readonly rules: RuleConfig;
+  readonly cacheSize: number;
+  readonly batchSize: number;
+}
+
+function positiveInt(field: string, v: number | undefined, fallback: number, min = 1): number {
+  if (v === undefined) return fallback;
+  if (!Number.isSafeInteger(v) || v < min) throw invalid(field, `must be an integer >= ${min}`, { value: v });
+  return v;
+}
+
+/** Validate and complete an {@link EngineConfig}. */
+export function resolveConfig(config: EngineConfig = {}): ResolvedConfig {
+  const limits: Limits = { ...DEFAULT_LIMITS };
+  for (const [k, v] of Object.entries(config.limits ?? {})) {
+    if (!(k in DEFAULT_LIMITS)) throw invalid(`limits.${k}`, 'is not a known limit');
+    limits[k as keyof Limits] = positiveInt(`limits.${k}`, v, DEFAULT_LIMITS[k as keyof Limits]);
+  }
+  return {
+    limits,
+    rules: {
+      lifetime: parseLifetime(config.expiration ?? '5y'),
+      autoCompleteEnabled: config.autoCompleteEnabled ?? false,
+      autoCompleteAfter:
+        config.autoCompleteAfter === undefined
+          ? undefined
+          : positiveInt('autoCompleteAfter', config.autoCompleteAfter, 0),
+      entitiesPerService: limits.entitiesPerService,
+      extensionKeysPerEntity: limits.extensionKeysPerEntity,
+    },
+    cacheSize: positiveInt('cacheSize', config.cacheSize, 10_000, 0),
+    batchSize: positiveInt('batchSize', config.batchSize, 100),
+  };
+}

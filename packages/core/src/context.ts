@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import type { CallOptions } from './api.js';
+import type { Clock } from './clock.js';
+import type { ResolvedConfig } from './config.js';
+import { invalid, serviceNotFound } from './errors.js';
+import { TenantKeys } from './keys.js';
+import type { ServiceRecord } from './records.js';
+import type { Repo } from './repo.js';
+import { isServiceId } from './validate.js';
+
+/** What every operation module shares. */
+export interface EngineContext {
+  readonly repo: Repo;
+  readonly clock: Clock;
+  readonly cfg: ResolvedConfig;
+  readonly ids: () => string;
+  keys(options: CallOptions | undefined): TenantKeys;
+}
+
+/** Default service ids: 128 random bits, base64url (22 characters, SPEC §2). */
+export function randomServiceId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+const MAX_TENANT = 256;
+
+/** Build the context; tenant key builders are memoized (few tenants, many calls). */
+export function createContext(
+  repo: Repo,
+  clock: Clock,
+  cfg: ResolvedConfig,
+  ids: () => string,
+): EngineContext {
+  const tenants = new Map<string, TenantKeys>();
+  return {
+    repo,
+    clock,
+    cfg,
+    ids,
+    keys(options) {
+      const tenant = options?.tenant ?? '';
+      if (typeof tenant !== 'string' || tenant.length > MAX_TENANT) {
+        throw invalid('tenant', `must be a string of at most ${MAX_TENANT} characters`);
+      }
+      let k = tenants.get(tenant);
+      if (k === undefined) {
+        k = new TenantKeys(tenant);
+        if (tenants.size < 10_000) tenants.set(tenant, k);
+      }
+      return k;
+    },
+  };
+}
+
+/** A service that exists and has not expired (SPEC §7.2: expired is never returned), else SERVICE_NOT_FOUND. */
+export async function requireService(
+  ctx: EngineContext,
+  keys: TenantKeys,
+  sid: string,
+): Promise<ServiceRecord> {
+  if (!isServiceId(sid)) throw serviceNotFound(String(sid));
+  const s = await ctx.repo.getService(keys, sid);
+  if (s === undefined || s.expires <= ctx.clock.now()) throw serviceNotFound(sid);
+  return s;
+}
+
+/** Serialize a write on one service of one tenant (L7). */
+export function onService<T>(
+  ctx: EngineContext,
+  keys: TenantKeys,
+  sid: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return ctx.repo.serialize(keys.service(sid), fn);
+}

@@ -1,0 +1,103 @@
+import type { ContextServices, EngineOptions } from './api.js';
+import { systemClock } from './clock.js';
+import { resolveConfig } from './config.js';
+import { createContext, randomServiceId } from './context.js';
+import type { ContextEvent } from './events.js';
+import * as maintenance from './maintenance.js';
+import * as reads from './reads.js';
+import { Repo } from './repo.js';
+import * as writes from './writes.js';
+
+function warnListenerError(error: unknown, event: ContextEvent): void {
+  process.emitWarning(`Context Services listener for ${event.type} threw: ${String(error)}`, {
+    code: 'CXS_LISTENER',
+  });
+}
+
+/**
+ * Open a Context Services engine on a store: one method per operation of SPEC §4 (see
+ * {@link ContextServices}). Opens the store; `close()` closes it.
+ *
+ * @example
+ * ```ts
+ * import { createContextServices } from '@cxs/core';
+ * import { MemoryStore } from '@cxs/core/memory';
+ * const cs = await createContextServices({ store: new MemoryStore() });
+ * const { service_id } = await cs.startService({ customer_id: 'C1', service_type: 'booking' });
+ * const { state_id } = await cs.startState(service_id, { state_type: 'identification' });
+ * await cs.endService(service_id, { disposition: 'done' });
+ * ```
+ * @throws ContextServicesError `VALIDATION_FAILED` for a bad configuration; the store's open errors.
+ */
+export async function createContextServices(options: EngineOptions): Promise<ContextServices> {
+  if (typeof options !== 'object' || options === null || typeof options.store !== 'object') {
+    throw new TypeError('createContextServices: options.store is required');
+  }
+  const cfg = resolveConfig(options.config);
+  const clock = options.clock ?? systemClock;
+  const repo = new Repo(options.store, cfg.cacheSize, options.onListenerError ?? warnListenerError);
+  const ctx = createContext(repo, clock, cfg, options.ids ?? randomServiceId);
+  await options.store.open();
+
+  let timer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<unknown> = Promise.resolve();
+  let closed: Promise<void> | undefined;
+
+  const engine: ContextServices = {
+    startService: (event, o) => writes.startService(ctx, event, o),
+    endService: (sid, event, o) => writes.endService(ctx, sid, event, o),
+    associate: (customerId, sid, body, o) => writes.associate(ctx, customerId, sid, body, o),
+    compositeStart: (body, o) => writes.compositeStart(ctx, body, o),
+    getService: (sid, q, o) => reads.getService(ctx, sid, q, o),
+    deleteService: (sid, o) => writes.deleteService(ctx, sid, o),
+    updateExpiration: (sid, body, o) => writes.updateExpiration(ctx, sid, body, o),
+    putExtension: (ref, name, value, o) => writes.setExtension(ctx, ref, name, value, false, o),
+    mergeExtension: (ref, name, value, o) => writes.setExtension(ctx, ref, name, value, true, o),
+    listAnonymousServices: (key, q, o) => reads.listServices(ctx, 'contact_key', key, q, o),
+    listCustomerServices: (customerId, q, o) => reads.listServices(ctx, 'customer', customerId, q, o),
+    startState: (sid, event, o) => writes.startState(ctx, sid, event, o),
+    endState: (sid, id, event, o) => writes.endState(ctx, sid, id, event, o),
+    transition: (sid, body, o) => writes.transition(ctx, sid, body, o),
+    listStates: (sid, q, o) => reads.listStates(ctx, sid, q, o),
+    getState: (sid, id, q, o) => reads.getState(ctx, sid, id, q, o),
+    startTask: (sid, event, o) => writes.startTask(ctx, sid, event, o),
+    endTask: (sid, id, event, o) => writes.endTask(ctx, sid, id, event, o),
+    listTasks: (sid, q, o) => reads.listTasks(ctx, sid, q, o),
+    getTask: (sid, id, q, o) => reads.getTask(ctx, sid, id, q, o),
+    purge: (body, o) => maintenance.purge(ctx, body, o),
+    exportServices: (q, o) => maintenance.exportServices(ctx, q, o),
+    importServices: (items, o) => maintenance.importServices(ctx, items, o),
+    sweep(now) {
+      const run = sweeping.then(() => maintenance.sweep(ctx, now ?? clock.now()));
+      sweeping = run.catch(() => undefined);
+      return run;
+    },
+    startSweeper(intervalMs = 60_000) {
+      if (!(intervalMs > 0)) throw new TypeError('startSweeper: intervalMs must be > 0');
+      if (timer !== undefined) return;
+      timer = setInterval(() => {
+        engine
+          .sweep()
+          .catch((error: unknown) => process.emitWarning(`Context Services sweep failed: ${String(error)}`));
+      }, intervalMs);
+      timer.unref();
+    },
+    async stopSweeper() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      await sweeping;
+    },
+    on(type: string, listener: (event: never) => void) {
+      return repo.on(type, listener as (event: ContextEvent) => void);
+    },
+    close() {
+      closed ??= (async () => {
+        await engine.stopSweeper();
+        await repo.drain();
+        await options.store.close();
+      })();
+      return closed;
+    },
+  };
+  return engine;
+}

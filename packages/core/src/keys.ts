@@ -1,0 +1,149 @@
+/**
+ * The key codec. Keys are ASCII so that JavaScript string order equals LevelDB byte order.
+ * User strings (tenants, customer ids, contact keys) are escaped: letters and digits stay, every
+ * other UTF-16 code unit becomes `%XXXX`. The escaped form never contains the separator `/`, and
+ * every escaped component is followed by `/`, so no value can forge a separator or a prefix of
+ * another value. Numbers are fixed width.
+ *
+ * Layout (T = `t<tenant>/`):
+ * - `T s/<sid>/`                 service record
+ * - `T s/<sid>/s/<id>`           state record; `T s/<sid>/t/<id>` task record
+ * - `T s/<sid>/as/<id>`          marker of an active state
+ * - `T s/<sid>/at/<state|0>/<id>` marker of an active task, grouped by owning state
+ * - `T c/<customer>/<ts>/<sid>`  services by customer and start time
+ * - `T k/<contact_key>/<ts>/<sid>` anonymous services by contact key and start time
+ * - `T b/<ts>/<sid>`             services by start time
+ * - `T e/<ts>/<sid>`             completed services by completion time (value: start time)
+ * - `T m/<customer>/<key>/<type>/<sid>` active services by composite-start match
+ * - `x/<ts>/<tenant>/<sid>`      expiry deadlines, all tenants
+ * - `a/<ts>/<tenant>/<sid>`      auto-complete deadlines, all tenants
+ */
+
+/** Escape a user string for use as one key component (see module doc). */
+export function escapeComponent(value: string): string {
+  let out = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)) out += value[i];
+    else out += `%${c.toString(16).padStart(4, '0')}`;
+  }
+  return out;
+}
+
+/** Inverse of {@link escapeComponent}. */
+export function unescapeComponent(escaped: string): string {
+  return escaped.replace(/%([0-9a-f]{4})/g, (_, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16)),
+  );
+}
+
+// Date's range is ±8.64e15 ms; shifting by that keeps every instant non-negative in 17 digits.
+const TIME_SHIFT = 8.64e15;
+
+/** Fixed-width, order-preserving encoding of epoch milliseconds. */
+export function encodeTime(ms: number): string {
+  return String(ms + TIME_SHIFT).padStart(17, '0');
+}
+
+export function decodeTime(text: string): number {
+  return Number(text) - TIME_SHIFT;
+}
+
+/** Fixed-width encoding of a 32-bit id. */
+export function encodeId(id: number): string {
+  return String(id).padStart(10, '0');
+}
+
+/** The first key after every key that starts with `prefix` (prefixes here end in `/`). */
+export function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+/** Range of every key under a prefix. */
+export function prefixRange(prefix: string): { gte: string; lt: string } {
+  return { gte: prefix, lt: prefixEnd(prefix) };
+}
+
+/** Key builders for one tenant's namespace. */
+export class TenantKeys {
+  readonly tenant: string;
+  readonly prefix: string;
+  readonly escapedTenant: string;
+
+  constructor(tenant: string) {
+    this.tenant = tenant;
+    this.escapedTenant = escapeComponent(tenant);
+    this.prefix = `t${this.escapedTenant}/`;
+  }
+
+  service(sid: string): string {
+    return `${this.prefix}s/${sid}/`;
+  }
+  state(sid: string, id: number): string {
+    return `${this.prefix}s/${sid}/s/${encodeId(id)}`;
+  }
+  task(sid: string, id: number): string {
+    return `${this.prefix}s/${sid}/t/${encodeId(id)}`;
+  }
+  statesPrefix(sid: string): string {
+    return `${this.prefix}s/${sid}/s/`;
+  }
+  tasksPrefix(sid: string): string {
+    return `${this.prefix}s/${sid}/t/`;
+  }
+  activeState(sid: string, id: number): string {
+    return `${this.prefix}s/${sid}/as/${encodeId(id)}`;
+  }
+  activeStatesPrefix(sid: string): string {
+    return `${this.prefix}s/${sid}/as/`;
+  }
+  activeTask(sid: string, stateId: number | undefined, id: number): string {
+    return `${this.prefix}s/${sid}/at/${encodeId(stateId ?? 0)}/${encodeId(id)}`;
+  }
+  /** Active tasks of the whole service, or of one state (`0` = tasks without a state). */
+  activeTasksPrefix(sid: string, stateId?: number): string {
+    return stateId === undefined
+      ? `${this.prefix}s/${sid}/at/`
+      : `${this.prefix}s/${sid}/at/${encodeId(stateId)}/`;
+  }
+  byCustomerPrefix(customerId: string): string {
+    return `${this.prefix}c/${escapeComponent(customerId)}/`;
+  }
+  byContactKeyPrefix(contactKey: string): string {
+    return `${this.prefix}k/${escapeComponent(contactKey)}/`;
+  }
+  byStartPrefix(): string {
+    return `${this.prefix}b/`;
+  }
+  byCompletionPrefix(): string {
+    return `${this.prefix}e/`;
+  }
+  matchPrefix(
+    customerId: string | undefined,
+    contactKey: string | undefined,
+    type: string | undefined,
+  ): string {
+    const opt = (v: string | undefined) => (v === undefined ? '-' : `=${escapeComponent(v)}`);
+    return `${this.prefix}m/${opt(customerId)}/${opt(contactKey)}/${opt(type)}/`;
+  }
+  expiry(ms: number, sid: string): string {
+    return `x/${encodeTime(ms)}/${this.escapedTenant}/${sid}`;
+  }
+  autoComplete(ms: number, sid: string): string {
+    return `a/${encodeTime(ms)}/${this.escapedTenant}/${sid}`;
+  }
+}
+
+/** The global deadline indexes: `x/` expiry, `a/` auto-complete. */
+export const DEADLINE_PREFIX = { expiry: 'x/', autoComplete: 'a/' } as const;
+
+/** Split a global deadline key into its parts. */
+export function parseDeadlineKey(key: string): { at: number; tenant: string; sid: string } {
+  const [, ts, tenant, sid] = key.split('/');
+  return { at: decodeTime(ts as string), tenant: unescapeComponent(tenant as string), sid: sid as string };
+}
+
+/** The service id at the end of an index key (`…/<sid>`). */
+export function lastComponent(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1);
+}

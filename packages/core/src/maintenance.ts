@@ -1,0 +1,397 @@
+/** Maintenance (SPEC §8): purge, export selection, import, and the expiry / auto-complete sweep. */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { CallOptions, ExportQuery, PurgeOperation, ServiceView, SweepResult } from './api.js';
+import { type EngineContext, onService } from './context.js';
+import { ContextServicesError, invalid } from './errors.js';
+import {
+  DEADLINE_PREFIX,
+  decodeTime,
+  encodeTime,
+  lastComponent,
+  parseDeadlineKey,
+  TenantKeys,
+} from './keys.js';
+import * as rules from './lifecycle.js';
+import type { ServiceRecord, StateRecord, TaskRecord } from './records.js';
+import {
+  ServiceEndEvent,
+  ServiceStartEvent,
+  StateEndEvent,
+  StateStartEvent,
+  TaskEndEvent,
+  TaskStartEvent,
+  validators,
+} from './schemas.js';
+import type { Range } from './store.js';
+import { parseInstant } from './time.js';
+import { isServiceId, splitBody } from './validate.js';
+import { byStart, extensionFilters, serviceView } from './views.js';
+import { removeService } from './writes.js';
+
+/**
+ * Walk a key range in pages of `size` keys, each page from a fresh iterator that starts after the
+ * last key seen: no iterator (and so no snapshot) is held while the caller works on a page.
+ */
+async function* pages(ctx: EngineContext, range: Range, size: number): AsyncGenerator<[string, string][]> {
+  let cursor: Range = { ...range };
+  for (;;) {
+    const page: [string, string][] = [];
+    for await (const entry of ctx.repo.store.iterate({ ...cursor, limit: size })) page.push(entry);
+    if (page.length === 0) return;
+    yield page;
+    if (page.length < size) return;
+    const { gte: _drop, ...rest } = cursor;
+    cursor = { ...rest, gt: (page[page.length - 1] as [string, string])[0] };
+  }
+}
+
+const PURGE: Record<PurgeOperation, (s: ServiceRecord) => boolean> = {
+  'purge.service.all': () => true,
+  'purge.service.started': (s) => s.completed === undefined,
+  'purge.service.started.anonymous': (s) => s.completed === undefined && s.customer_id === undefined,
+  'purge.service.completed': (s) => s.completed !== undefined,
+  'purge.service.completed.anonymous': (s) => s.completed !== undefined && s.customer_id === undefined,
+};
+
+/** SPEC §8.3: delete services started before `limit` that match the operation, in bounded batches. */
+export async function purge(
+  ctx: EngineContext,
+  body: unknown,
+  options?: CallOptions,
+): Promise<{ purged: number }> {
+  const keys = ctx.keys(options);
+  const req = validators.purge.Check(body) ? body : undefined;
+  if (req === undefined) {
+    const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    if (typeof b.operation !== 'string' || !(b.operation in PURGE)) {
+      throw invalid('operation', `must be one of ${Object.keys(PURGE).join(', ')}`, { value: b.operation });
+    }
+    throw invalid('limit', 'must be an ISO 8601 instant', { value: b.limit });
+  }
+  const limit = parseInstant('limit', req.limit);
+  const matches = PURGE[req.operation];
+  const prefix = keys.byStartPrefix();
+  let purged = 0;
+  for await (const page of pages(
+    ctx,
+    { gte: prefix, lt: `${prefix}${encodeTime(limit)}/` },
+    ctx.cfg.batchSize,
+  )) {
+    await Promise.all(
+      page.map(([k]) => {
+        const sid = lastComponent(k);
+        return onService(ctx, keys, sid, async () => {
+          const s = await ctx.repo.getService(keys, sid);
+          if (s === undefined || s.started.ts >= limit || !matches(s)) return;
+          await removeService(ctx, keys, s, 'purged');
+          purged++;
+        });
+      }),
+    );
+    await yieldToLoop();
+  }
+  return { purged };
+}
+
+/** Validate an export query; resolve its window. */
+function exportWindow(ctx: EngineContext, q: ExportQuery) {
+  if (typeof q !== 'object' || q === null) throw invalid('query', 'must be an object');
+  const from = parseInstant('time_from', q.time_from);
+  const to = q.time_to === undefined ? ctx.clock.now() : parseInstant('time_to', q.time_to);
+  const events = q.filter_events ?? 'any';
+  const state = q.filter_state ?? 'any';
+  if (!['any', 'started', 'completed'].includes(events))
+    throw invalid('filter_events', "must be 'any', 'started' or 'completed'");
+  if (!['any', 'active', 'inactive'].includes(state))
+    throw invalid('filter_state', "must be 'any', 'active' or 'inactive'");
+  if (q.export_content !== undefined && typeof q.export_content !== 'boolean')
+    throw invalid('export_content', 'must be a boolean');
+  return { from, to, events, state, content: q.export_content === true };
+}
+
+/**
+ * SPEC §8.1. Ordered by start time, each service once, memory flat: services completed in the
+ * window but started before it are found by one pass over the completion index (keeping only the
+ * earliest start), then one ordered pass over the start index from there.
+ */
+export async function exportServices(
+  ctx: EngineContext,
+  q: ExportQuery,
+  options?: CallOptions,
+): Promise<AsyncIterable<string | ServiceView>> {
+  const keys = ctx.keys(options);
+  const w = exportWindow(ctx, q);
+  return (async function* () {
+    let scanFrom = w.from;
+    if (w.events !== 'started') {
+      const prefix = keys.byCompletionPrefix();
+      const range = { gte: `${prefix}${encodeTime(w.from)}/`, lt: `${prefix}${encodeTime(w.to)}/` };
+      for await (const page of pages(ctx, range, 1000)) {
+        for (const [, start] of page) scanFrom = Math.min(scanFrom, decodeTime(start));
+      }
+    }
+    const prefix = keys.byStartPrefix();
+    const inWindow = (ts: number) => ts >= w.from && ts < w.to;
+    for await (const page of pages(
+      ctx,
+      { gte: `${prefix}${encodeTime(scanFrom)}/`, lt: `${prefix}${encodeTime(w.to)}/` },
+      256,
+    )) {
+      const now = ctx.clock.now();
+      const records = await ctx.repo.getServices(
+        keys,
+        page.map(([k]) => lastComponent(k)),
+      );
+      for (const s of records) {
+        if (s === undefined || s.expires <= now) continue;
+        const started = inWindow(s.started.ts);
+        const completed = s.completed !== undefined && inWindow(s.completed.ts);
+        const selected =
+          w.events === 'started' ? started : w.events === 'completed' ? completed : started || completed;
+        const active = s.completed === undefined;
+        if (!selected || (w.state === 'active' && !active) || (w.state === 'inactive' && active)) continue;
+        if (!w.content) {
+          yield s.id;
+          continue;
+        }
+        const a = await ctx.repo.loadAll(keys, s.id);
+        if (a === undefined) continue;
+        const all = {
+          active_states: true,
+          completed_states: true,
+          active_tasks: true,
+          completed_tasks: true,
+        };
+        yield structuredClone(
+          serviceView(
+            a.service,
+            a.states.sort(byStart),
+            a.tasks.sort(byStart),
+            all,
+            extensionFilters(['*'], 'Service'),
+          ),
+        );
+      }
+    }
+  })();
+}
+
+const DOC_KEYS = new Set([
+  'started',
+  'completed',
+  'duration',
+  'active_states',
+  'completed_states',
+  'active_tasks',
+  'completed_tasks',
+]);
+
+/** Turn one exported entity back into a start body and an optional end body. */
+function bodies(view: Record<string, unknown>, startKeys: readonly string[], drop: readonly string[]) {
+  const start: Record<string, unknown> = { ...(view.started as object) };
+  const end: Record<string, unknown> | undefined =
+    view.completed === undefined ? undefined : { ...(view.completed as object) };
+  for (const [k, v] of Object.entries(view)) {
+    if (DOC_KEYS.has(k) || drop.includes(k)) continue;
+    if (k === 'disposition' || k === 'disposition_desc') {
+      if (end !== undefined) end[k] = v;
+    } else start[k] = v;
+  }
+  void startKeys;
+  return { start, end };
+}
+
+function entityFrom<T extends StateRecord | TaskRecord>(
+  ctx: EngineContext,
+  view: Record<string, unknown>,
+  kind: 'state' | 'task',
+): T {
+  const idKey = kind === 'state' ? 'state_id' : 'task_id';
+  const id = view[idKey];
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1)
+    throw invalid(idKey, 'must be a positive integer');
+  const { start, end } = bodies(view, [], [idKey, 'service_id']);
+  const startV = kind === 'state' ? validators.stateStart : validators.taskStart;
+  const allowedStart = new Set(Object.keys((kind === 'state' ? StateStartEvent : TaskStartEvent).properties));
+  const s = splitBody(startV, start, allowedStart, `${kind} ${id}`, ctx.cfg.limits);
+  const rec: Record<string, unknown> = {
+    ...s.fields,
+    id,
+    started: rules.eventRecord(s.fields, 0),
+    ext: s.extensions,
+  };
+  for (const f of [
+    'timestamp',
+    'session_id',
+    'interaction_id',
+    'application_type',
+    'application_id',
+    'resource_type',
+    'resource_id',
+    'media_type',
+  ]) {
+    delete rec[f];
+  }
+  if (end !== undefined) {
+    const allowedEnd = new Set(Object.keys((kind === 'state' ? StateEndEvent : TaskEndEvent).properties));
+    const e = splitBody(
+      kind === 'state' ? validators.stateEnd : validators.taskEnd,
+      end,
+      allowedEnd,
+      `${kind} ${id}`,
+      ctx.cfg.limits,
+    );
+    rec.completed = rules.eventRecord(e.fields, 0);
+    rec.disposition = e.fields.disposition;
+    rec.disposition_desc = e.fields.disposition_desc;
+  }
+  return rules.compact(rec) as unknown as T;
+}
+
+/** Import services exported with `export_content`, keeping their ids; each service is one atomic write. */
+export async function importServices(
+  ctx: EngineContext,
+  services: AsyncIterable<unknown> | Iterable<unknown>,
+  options?: CallOptions,
+): Promise<{ imported: number }> {
+  const keys = ctx.keys(options);
+  let imported = 0;
+  for await (const item of services) {
+    try {
+      await importOne(ctx, keys, item);
+    } catch (e) {
+      if (e instanceof ContextServicesError) {
+        throw new ContextServicesError(e.code, `import item ${imported}: ${e.message}`, {
+          details: { ...e.details, item: imported },
+        });
+      }
+      throw e;
+    }
+    imported++;
+  }
+  return { imported };
+}
+
+async function importOne(ctx: EngineContext, keys: TenantKeys, item: unknown): Promise<void> {
+  if (typeof item !== 'object' || item === null || Array.isArray(item))
+    throw invalid('service', 'must be a JSON object');
+  const view = item as Record<string, unknown>;
+  const sid = view.service_id;
+  if (!isServiceId(sid)) throw invalid('service_id', 'must be 1 to 64 characters of [A-Za-z0-9_-]');
+  const now = ctx.clock.now();
+  const { start, end } = bodies(view, [], ['service_id']);
+  const s = splitBody(
+    validators.serviceStart,
+    start,
+    new Set(Object.keys(ServiceStartEvent.properties)),
+    'service',
+    ctx.cfg.limits,
+  );
+  let service = rules.startService(
+    keys.tenant,
+    sid,
+    s.fields as rules.ServiceStartInput,
+    s.extensions,
+    now,
+    ctx.cfg.rules,
+  ).service;
+  const list = (k: string) => (Array.isArray(view[k]) ? (view[k] as Record<string, unknown>[]) : []);
+  const states = [...list('active_states'), ...list('completed_states')].map((v) =>
+    entityFrom<StateRecord>(ctx, v, 'state'),
+  );
+  const tasks = [...list('active_tasks'), ...list('completed_tasks')].map((v) =>
+    entityFrom<TaskRecord>(ctx, v, 'task'),
+  );
+  if (states.length + tasks.length > ctx.cfg.limits.entitiesPerService)
+    throw invalid('service', 'has too many states and tasks');
+  if (end !== undefined) {
+    const e = splitBody(
+      validators.serviceEnd,
+      end,
+      new Set(Object.keys(ServiceEndEvent.properties)),
+      'service',
+      ctx.cfg.limits,
+    );
+    service = rules.compact({
+      ...service,
+      completed: rules.eventRecord(e.fields, now),
+      disposition: e.fields.disposition,
+      disposition_desc: e.fields.disposition_desc,
+    });
+  }
+  service = rules.touch(
+    {
+      ...service,
+      next_state: Math.max(0, ...states.map((x) => x.id)) + 1,
+      next_task: Math.max(0, ...tasks.map((x) => x.id)) + 1,
+      children: states.length + tasks.length,
+    },
+    now,
+    ctx.cfg.rules,
+  );
+  await onService(ctx, keys, sid, async () => {
+    if ((await ctx.repo.getService(keys, sid)) !== undefined) {
+      throw new ContextServicesError('SERVICE_EXISTS', `Service ${sid} already exists`, {
+        details: { service_id: sid },
+      });
+    }
+    await ctx.repo.commit(keys, {}, { service, states, tasks, events: [] });
+  });
+}
+
+/** Expire and auto-complete everything due at `now`, in bounded batches. */
+export async function sweep(ctx: EngineContext, now: number): Promise<SweepResult> {
+  const result: SweepResult = { expired: 0, autoCompleted: 0 };
+  const tenants = new Map<string, TenantKeys>();
+  const keysOf = (tenant: string) => {
+    const k = tenants.get(tenant) ?? new TenantKeys(tenant);
+    tenants.set(tenant, k);
+    return k;
+  };
+  const due = (prefix: string) => ({ gte: prefix, lt: `${prefix}${encodeTime(now + 1)}/` });
+  for await (const page of pages(ctx, due(DEADLINE_PREFIX.expiry), ctx.cfg.batchSize)) {
+    await Promise.all(
+      page.map(([k]) => {
+        const { tenant, sid } = parseDeadlineKey(k);
+        const keys = keysOf(tenant);
+        return onService(ctx, keys, sid, async () => {
+          const s = await ctx.repo.getService(keys, sid);
+          if (s === undefined || s.expires > now) return;
+          await removeService(ctx, keys, s, 'expired');
+          result.expired++;
+        });
+      }),
+    );
+    await yieldToLoop();
+  }
+  for await (const page of pages(ctx, due(DEADLINE_PREFIX.autoComplete), ctx.cfg.batchSize)) {
+    await Promise.all(
+      page.map(([k]) => {
+        const { tenant, sid } = parseDeadlineKey(k);
+        const keys = keysOf(tenant);
+        return onService(ctx, keys, sid, async () => {
+          const s = await ctx.repo.getService(keys, sid);
+          if (s === undefined || s.completed !== undefined || s.auto_at === undefined || s.auto_at > now)
+            return;
+          const [states, tasks] = await Promise.all([
+            ctx.repo.activeStates(keys, sid),
+            ctx.repo.activeTasks(keys, sid),
+          ]);
+          const change = rules.autoComplete(keys.tenant, s, states, tasks, ctx.cfg.rules);
+          await ctx.repo.commit(
+            keys,
+            {
+              service: s,
+              states: new Map(states.map((x) => [x.id, x])),
+              tasks: new Map(tasks.map((x) => [x.id, x])),
+            },
+            change,
+          );
+          result.autoCompleted++;
+        });
+      }),
+    );
+    await yieldToLoop();
+  }
+  return result;
+}

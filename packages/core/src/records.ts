@@ -1,0 +1,112 @@
+import type { TypeValue } from './api.js';
+import { encodeTime, type TenantKeys } from './keys.js';
+
+/** Event fields as stored: `ts` is epoch ms. */
+export interface EventRecord {
+  readonly ts: number;
+  readonly session_id?: string;
+  readonly interaction_id?: string;
+  readonly application_type?: TypeValue;
+  readonly application_id?: number;
+  readonly resource_type?: TypeValue;
+  readonly resource_id?: number;
+  readonly media_type?: TypeValue;
+}
+
+/** Event field names other than the timestamp, in output order. */
+export const EVENT_FIELDS = [
+  'session_id',
+  'interaction_id',
+  'application_type',
+  'application_id',
+  'resource_type',
+  'resource_id',
+  'media_type',
+] as const;
+
+interface EntityRecord {
+  readonly started: EventRecord;
+  readonly completed?: EventRecord;
+  readonly est_duration?: number;
+  readonly disposition?: TypeValue;
+  readonly disposition_desc?: string;
+  /** Extensions (attached data), by name. */
+  readonly ext: Readonly<Record<string, unknown>>;
+}
+
+/** A service as stored under its own key; states and tasks live under their own keys. */
+export interface ServiceRecord extends EntityRecord {
+  readonly id: string;
+  /** Incremented by every write; the door to conditional batches on shared stores. */
+  readonly version: number;
+  readonly service_type?: TypeValue;
+  readonly customer_id?: string;
+  readonly contact_key?: string;
+  /** Own auto-complete delay in seconds (SPEC §7.3). */
+  readonly auto_complete_after?: number;
+  /** Own lifetime in seconds (SPEC §7.2). */
+  readonly ttl?: number;
+  /** Absolute expiry instant (ms) that updates do not move. */
+  readonly expiration_time?: number;
+  /** Default lifetime (ms) captured at start: config changes apply to later services only. */
+  readonly lifetime: number;
+  /** Server time (ms) of the last write to the service or anything under it. */
+  readonly updated: number;
+  /** Expiry instant (ms): the service is invisible from then on. */
+  readonly expires: number;
+  /** Auto-complete deadline (ms), only while active with a known delay. */
+  readonly auto_at?: number;
+  readonly next_state: number;
+  readonly next_task: number;
+  /** States + tasks (SPEC §10 limit). */
+  readonly children: number;
+}
+
+export interface StateRecord extends EntityRecord {
+  readonly id: number;
+  readonly state_type?: TypeValue;
+  readonly previous_state_id?: number;
+}
+
+export interface TaskRecord extends EntityRecord {
+  readonly id: number;
+  readonly task_type?: TypeValue;
+  readonly state_id?: number;
+}
+
+/** String form used by filters and composite matching (`400` matches `"400"`). */
+export function typeKey(v: TypeValue | undefined): string | undefined {
+  return v === undefined ? undefined : String(v);
+}
+
+/**
+ * Every index entry a service record implies, as key → value. The engine writes the difference
+ * between a record's entries before and after a change in the same batch as the record, so
+ * indexes can never disagree with data (L7, L8).
+ */
+export function serviceIndexEntries(keys: TenantKeys, s: ServiceRecord): Map<string, string> {
+  const out = new Map<string, string>();
+  const start = encodeTime(s.started.ts);
+  if (s.customer_id !== undefined) out.set(`${keys.byCustomerPrefix(s.customer_id)}${start}/${s.id}`, '');
+  else if (s.contact_key !== undefined)
+    out.set(`${keys.byContactKeyPrefix(s.contact_key)}${start}/${s.id}`, '');
+  out.set(`${keys.byStartPrefix()}${start}/${s.id}`, '');
+  if (s.completed !== undefined) {
+    out.set(`${keys.byCompletionPrefix()}${encodeTime(s.completed.ts)}/${s.id}`, start);
+  } else {
+    out.set(`${keys.matchPrefix(s.customer_id, s.contact_key, typeKey(s.service_type))}${s.id}`, '');
+  }
+  out.set(keys.expiry(s.expires, s.id), '');
+  if (s.auto_at !== undefined) out.set(keys.autoComplete(s.auto_at, s.id), '');
+  return out;
+}
+
+/** Index entries of a state: the active marker while active. */
+export function stateIndexEntries(keys: TenantKeys, sid: string, st: StateRecord): Map<string, string> {
+  return new Map(st.completed === undefined ? [[keys.activeState(sid, st.id), '']] : []);
+}
+
+/** Index entries of a task: the active marker (grouped by state) while active. */
+export function taskIndexEntries(keys: TenantKeys, sid: string, t: TaskRecord): Map<string, string> {
+  return new Map(t.completed === undefined ? [[keys.activeTask(sid, t.state_id, t.id), '']] : []);
+}

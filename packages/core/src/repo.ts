@@ -1,0 +1,239 @@
+/**
+ * The engine's storage side: loads records, turns a lifecycle {@link Change} into one atomic
+ * batch (records plus the index entries they imply), serializes writes per service, keeps the
+ * bounded cache and emits events after commit. Knows keys and records; knows nothing of HTTP.
+ */
+import { LRUCache } from 'lru-cache';
+import { ContextServicesError } from './errors.js';
+import type { ContextEvent } from './events.js';
+import { lastComponent, prefixRange, type TenantKeys } from './keys.js';
+import type { Change } from './lifecycle.js';
+import {
+  type ServiceRecord,
+  type StateRecord,
+  serviceIndexEntries,
+  stateIndexEntries,
+  type TaskRecord,
+  taskIndexEntries,
+} from './records.js';
+import type { BatchOp, Store } from './store.js';
+
+/** The records a change started from (absent = new). */
+export interface Before {
+  readonly service?: ServiceRecord;
+  readonly states?: ReadonlyMap<number, StateRecord>;
+  readonly tasks?: ReadonlyMap<number, TaskRecord>;
+}
+
+/** A service with every state and task, read from one snapshot. */
+export interface Aggregate {
+  readonly service: ServiceRecord;
+  readonly states: StateRecord[];
+  readonly tasks: TaskRecord[];
+}
+
+type Listener = (event: ContextEvent) => void;
+
+function diff(
+  ops: BatchOp[],
+  puts: BatchOp[],
+  before: Map<string, string>,
+  after: Map<string, string>,
+): void {
+  for (const k of before.keys()) if (!after.has(k)) ops.push({ type: 'del', key: k });
+  for (const [k, v] of after) if (before.get(k) !== v) puts.push({ type: 'put', key: k, value: v });
+}
+
+const NO_ENTRIES = new Map<string, string>();
+
+export class Repo {
+  readonly store: Store;
+  readonly #cache: LRUCache<string, ServiceRecord> | undefined;
+  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #listeners = new Map<string, Set<Listener>>();
+  readonly #onListenerError: (error: unknown, event: ContextEvent) => void;
+  #closed = false;
+
+  constructor(
+    store: Store,
+    cacheSize: number,
+    onListenerError: (error: unknown, event: ContextEvent) => void,
+  ) {
+    this.store = store;
+    this.#cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : undefined;
+    this.#onListenerError = onListenerError;
+  }
+
+  /** Run `fn` after every earlier call with the same key has settled (per-service serialization, L7). */
+  serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new ContextServicesError('CLOSED', 'The engine is closed'));
+    const prev = this.#queues.get(key) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#queues.set(key, tail);
+    void tail.then(() => {
+      if (this.#queues.get(key) === tail) this.#queues.delete(key);
+    });
+    return run;
+  }
+
+  /** Stop taking writes and wait for those in flight. */
+  async drain(): Promise<void> {
+    this.#closed = true;
+    while (this.#queues.size > 0) await Promise.all([...this.#queues.values()]);
+  }
+
+  async getService(keys: TenantKeys, sid: string): Promise<ServiceRecord | undefined> {
+    const key = keys.service(sid);
+    const cached = this.#cache?.get(key);
+    if (cached !== undefined) return cached;
+    const raw = await this.store.get(key);
+    if (raw === undefined) return undefined;
+    const rec = JSON.parse(raw) as ServiceRecord;
+    this.#cache?.set(key, rec);
+    return rec;
+  }
+
+  /** Several services at once (cache first), in the order asked; missing ones are undefined. */
+  async getServices(keys: TenantKeys, sids: readonly string[]): Promise<(ServiceRecord | undefined)[]> {
+    const out: (ServiceRecord | undefined)[] = sids.map((sid) => this.#cache?.get(keys.service(sid)));
+    const missing = sids.flatMap((_, i) => (out[i] === undefined ? [i] : []));
+    if (missing.length === 0) return out;
+    const raws = await this.store.getMany(missing.map((i) => keys.service(sids[i] as string)));
+    missing.forEach((i, j) => {
+      const raw = raws[j];
+      if (raw !== undefined) out[i] = JSON.parse(raw) as ServiceRecord;
+    });
+    return out;
+  }
+
+  async getChildren<T>(keysOf: (id: number) => string, ids: readonly number[]): Promise<Map<number, T>> {
+    const raws = await this.store.getMany(ids.map(keysOf));
+    const out = new Map<number, T>();
+    ids.forEach((id, i) => {
+      const raw = raws[i];
+      if (raw !== undefined) out.set(id, JSON.parse(raw) as T);
+    });
+    return out;
+  }
+
+  async getState(keys: TenantKeys, sid: string, id: number): Promise<StateRecord | undefined> {
+    return (await this.getChildren<StateRecord>((i) => keys.state(sid, i), [id])).get(id);
+  }
+
+  async getTask(keys: TenantKeys, sid: string, id: number): Promise<TaskRecord | undefined> {
+    return (await this.getChildren<TaskRecord>((i) => keys.task(sid, i), [id])).get(id);
+  }
+
+  /** Ids at the end of the keys under a marker prefix. */
+  async #markerIds(prefix: string): Promise<number[]> {
+    const ids: number[] = [];
+    for await (const [k] of this.store.iterate(prefixRange(prefix))) ids.push(Number(lastComponent(k)));
+    return ids;
+  }
+
+  /** Active states, found through their markers (cost ∝ active states, not all states). */
+  async activeStates(keys: TenantKeys, sid: string): Promise<StateRecord[]> {
+    const ids = await this.#markerIds(keys.activeStatesPrefix(sid));
+    return [...(await this.getChildren<StateRecord>((i) => keys.state(sid, i), ids)).values()];
+  }
+
+  /** Active tasks of the service, or of one state (`0`: tasks without a state). */
+  async activeTasks(keys: TenantKeys, sid: string, stateId?: number): Promise<TaskRecord[]> {
+    const ids = await this.#markerIds(keys.activeTasksPrefix(sid, stateId));
+    return [...(await this.getChildren<TaskRecord>((i) => keys.task(sid, i), ids)).values()];
+  }
+
+  /** Ids of the active services under a composite-start match prefix. */
+  async activeMatches(_keys: TenantKeys, matchPrefix: string): Promise<string[]> {
+    const sids: string[] = [];
+    for await (const [k] of this.store.iterate(prefixRange(matchPrefix))) sids.push(lastComponent(k));
+    return sids;
+  }
+
+  /** The service with all its states and tasks, from one snapshot iterator (a reader never sees half a write). */
+  async loadAll(keys: TenantKeys, sid: string): Promise<Aggregate | undefined> {
+    const serviceKey = keys.service(sid);
+    const statesPrefix = keys.statesPrefix(sid);
+    const tasksPrefix = keys.tasksPrefix(sid);
+    let service: ServiceRecord | undefined;
+    const states: StateRecord[] = [];
+    const tasks: TaskRecord[] = [];
+    for await (const [k, v] of this.store.iterate(prefixRange(serviceKey))) {
+      if (k === serviceKey) service = JSON.parse(v) as ServiceRecord;
+      else if (k.startsWith(statesPrefix)) states.push(JSON.parse(v) as StateRecord);
+      else if (k.startsWith(tasksPrefix)) tasks.push(JSON.parse(v) as TaskRecord);
+    }
+    return service === undefined ? undefined : { service, states, tasks };
+  }
+
+  /** Commit a change as one atomic batch, then update the cache, then emit its events. */
+  async commit(keys: TenantKeys, before: Before, change: Change): Promise<void> {
+    const sid = change.service.id;
+    const dels: BatchOp[] = [];
+    const puts: BatchOp[] = [];
+    diff(
+      dels,
+      puts,
+      before.service ? serviceIndexEntries(keys, before.service) : NO_ENTRIES,
+      serviceIndexEntries(keys, change.service),
+    );
+    puts.push({ type: 'put', key: keys.service(sid), value: JSON.stringify(change.service) });
+    for (const st of change.states) {
+      const prev = before.states?.get(st.id);
+      diff(
+        dels,
+        puts,
+        prev ? stateIndexEntries(keys, sid, prev) : NO_ENTRIES,
+        stateIndexEntries(keys, sid, st),
+      );
+      puts.push({ type: 'put', key: keys.state(sid, st.id), value: JSON.stringify(st) });
+    }
+    for (const t of change.tasks) {
+      const prev = before.tasks?.get(t.id);
+      diff(dels, puts, prev ? taskIndexEntries(keys, sid, prev) : NO_ENTRIES, taskIndexEntries(keys, sid, t));
+      puts.push({ type: 'put', key: keys.task(sid, t.id), value: JSON.stringify(t) });
+    }
+    const key = keys.service(sid);
+    // A failed batch may or may not have reached the store: forget the cached record either way.
+    this.#cache?.delete(key);
+    await this.store.batch([...dels, ...puts]);
+    this.#cache?.set(key, change.service);
+    this.emit(change.events);
+  }
+
+  /** Delete a service, everything under it and every index entry (L8), atomically. */
+  async remove(keys: TenantKeys, service: ServiceRecord, event: ContextEvent): Promise<void> {
+    const ops: BatchOp[] = [];
+    for await (const [k] of this.store.iterate(prefixRange(keys.service(service.id))))
+      ops.push({ type: 'del', key: k });
+    for (const k of serviceIndexEntries(keys, service).keys()) ops.push({ type: 'del', key: k });
+    this.#cache?.delete(keys.service(service.id));
+    await this.store.batch(ops);
+    this.emit([event]);
+  }
+
+  on(type: string, listener: Listener): () => void {
+    const set = this.#listeners.get(type) ?? new Set<Listener>();
+    this.#listeners.set(type, set);
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  emit(events: readonly ContextEvent[]): void {
+    for (const event of events) {
+      for (const type of [event.type, '*']) {
+        for (const listener of this.#listeners.get(type) ?? []) {
+          try {
+            listener(event);
+          } catch (error) {
+            this.#onListenerError(error, event);
+          }
+        }
+      }
+    }
+  }
+}
