@@ -37,12 +37,17 @@ export function unescapeComponent(escaped: string): string {
   );
 }
 
-// Date's range is ±8.64e15 ms; shifting by that keeps every instant non-negative in 17 digits.
-const TIME_SHIFT = 8.64e15;
+// Instants are ISO 8601 with four-digit years: 0000-01-01 … 9999-12-31. Shifting by the first
+// keeps every instant non-negative in 15 digits (exact: far below 2^53).
+const TIME_SHIFT = 62_167_219_200_000;
+const MAX_TIME = 253_402_300_799_999;
 
-/** Fixed-width, order-preserving encoding of epoch milliseconds. */
+/**
+ * Fixed-width, order-preserving encoding of epoch milliseconds. Instants outside years 0–9999
+ * (only reachable through huge configured lifetimes) are clamped to the ends of that range.
+ */
 export function encodeTime(ms: number): string {
-  return String(ms + TIME_SHIFT).padStart(17, '0');
+  return String(Math.min(Math.max(ms, -TIME_SHIFT), MAX_TIME) + TIME_SHIFT).padStart(15, '0');
 }
 
 export function decodeTime(text: string): number {

@@ -3,13 +3,31 @@ import { invalid } from './errors.js';
 // ISO 8601 date-time with a zone designator (Z or ±hh:mm); fractions of any length.
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
+function daysInMonth(year: number, month: number): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month, 0); // day 0 of the next month = last day of this one
+  return date.getUTCDate();
+}
+
 /** Parse an ISO 8601 instant (SPEC §2) to epoch milliseconds, or throw VALIDATION_FAILED naming `field`. */
 export function parseInstant(field: string, value: unknown): number {
   if (typeof value !== 'string' || !ISO.test(value)) {
     throw invalid(field, 'must be an ISO 8601 instant such as 2014-09-02T08:00:00.000Z', { value });
   }
   const ms = Date.parse(value);
-  if (!Number.isFinite(ms)) throw invalid(field, 'is not a valid instant', { value });
+  const [y, mo, d, h, mi, sec] = value.split(/[-T:.Z+]/).map(Number) as number[];
+  // Date.parse rolls 2026-02-30 over to March: check every calendar field is in range.
+  const calendarOk =
+    mo !== undefined &&
+    mo >= 1 &&
+    mo <= 12 &&
+    d !== undefined &&
+    d >= 1 &&
+    d <= daysInMonth(y ?? 0, mo) &&
+    (h ?? 0) <= 23 &&
+    (mi ?? 0) <= 59 &&
+    (sec ?? 0) <= 59;
+  if (!Number.isFinite(ms) || !calendarOk) throw invalid(field, 'is not a valid instant', { value });
   return ms;
 }
 

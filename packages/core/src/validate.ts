@@ -119,7 +119,8 @@ export function splitBody<T>(
     if (allowed.has(key)) continue;
     if (DOCUMENTED_FIELDS.has(key)) throw invalid(key, `is not a field of ${what}`);
     checkExtensionName(key, limits);
-    extensions[key] = b[key];
+    // Copied: the caller keeps its object, the engine's records and cache stay private.
+    extensions[key] = structuredClone(b[key]);
   }
   if (Object.keys(extensions).length > limits.extensionKeysPerEntity) {
     throw limitExceeded('extensions', limits.extensionKeysPerEntity);
