@@ -187,7 +187,11 @@ const DOC_KEYS = new Set([
 ]);
 
 /** Turn one exported entity back into a start body and an optional end body. */
-function bodies(view: Record<string, unknown>, startKeys: readonly string[], drop: readonly string[]) {
+function bodies(view: Record<string, unknown>, drop: readonly string[]) {
+  const started = view.started as Record<string, unknown> | undefined;
+  if (typeof started !== 'object' || started === null || started.timestamp === undefined) {
+    throw invalid('started.timestamp', 'is required');
+  }
   const start: Record<string, unknown> = { ...(view.started as object) };
   const end: Record<string, unknown> | undefined =
     view.completed === undefined ? undefined : { ...(view.completed as object) };
@@ -197,7 +201,6 @@ function bodies(view: Record<string, unknown>, startKeys: readonly string[], dro
       if (end !== undefined) end[k] = v;
     } else start[k] = v;
   }
-  void startKeys;
   return { start, end };
 }
 
@@ -208,42 +211,27 @@ function entityFrom<T extends StateRecord | TaskRecord>(
 ): T {
   const idKey = kind === 'state' ? 'state_id' : 'task_id';
   const id = view[idKey];
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1)
-    throw invalid(idKey, 'must be a positive integer');
-  const { start, end } = bodies(view, [], [idKey, 'service_id']);
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) throw invalid(idKey, 'must be a positive integer');
+  const { start, end } = bodies(view, [idKey, 'service_id']);
+  const [startSchema, endSchema] = kind === 'state' ? [StateStartEvent, StateEndEvent] : [TaskStartEvent, TaskEndEvent];
   const startV = kind === 'state' ? validators.stateStart : validators.taskStart;
-  const allowedStart = new Set(Object.keys((kind === 'state' ? StateStartEvent : TaskStartEvent).properties));
-  const s = splitBody(startV, start, allowedStart, `${kind} ${id}`, ctx.cfg.limits);
-  const rec: Record<string, unknown> = {
-    ...s.fields,
+  const s = splitBody(startV, start, new Set(Object.keys(startSchema.properties)), `${kind} ${id}`, ctx.cfg.limits);
+  const f = s.fields as Record<string, unknown>;
+  let rec: Record<string, unknown> = {
     id,
+    state_type: f.state_type,
+    previous_state_id: f.previous_state_id,
+    task_type: f.task_type,
+    state_id: kind === 'task' ? f.state_id : undefined,
+    est_duration: f.est_duration,
     started: rules.eventRecord(s.fields, 0),
     ext: s.extensions,
   };
-  for (const f of [
-    'timestamp',
-    'session_id',
-    'interaction_id',
-    'application_type',
-    'application_id',
-    'resource_type',
-    'resource_id',
-    'media_type',
-  ]) {
-    delete rec[f];
-  }
   if (end !== undefined) {
-    const allowedEnd = new Set(Object.keys((kind === 'state' ? StateEndEvent : TaskEndEvent).properties));
-    const e = splitBody(
-      kind === 'state' ? validators.stateEnd : validators.taskEnd,
-      end,
-      allowedEnd,
-      `${kind} ${id}`,
-      ctx.cfg.limits,
-    );
-    rec.completed = rules.eventRecord(e.fields, 0);
-    rec.disposition = e.fields.disposition;
-    rec.disposition_desc = e.fields.disposition_desc;
+    const endV = kind === 'state' ? validators.stateEnd : validators.taskEnd;
+    const e = splitBody(endV, end, new Set(Object.keys(endSchema.properties)), `${kind} ${id}`, ctx.cfg.limits);
+    const completed = rules.eventRecord(e.fields, 0);
+    rec = { ...rec, completed, disposition: e.fields.disposition, disposition_desc: e.fields.disposition_desc };
   }
   return rules.compact(rec) as unknown as T;
 }
@@ -279,7 +267,7 @@ async function importOne(ctx: EngineContext, keys: TenantKeys, item: unknown): P
   const sid = view.service_id;
   if (!isServiceId(sid)) throw invalid('service_id', 'must be 1 to 64 characters of [A-Za-z0-9_-]');
   const now = ctx.clock.now();
-  const { start, end } = bodies(view, [], ['service_id']);
+  const { start, end } = bodies(view, ['service_id']);
   const s = splitBody(
     validators.serviceStart,
     start,

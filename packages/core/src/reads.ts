@@ -203,16 +203,19 @@ export async function getState(
   const keys = ctx.keys(options);
   checkQuery(q);
   const id = parseId('state_id', stateId);
-  const a = await aggregate(ctx, keys, sid);
-  const st = a.states.find((x) => x.id === id);
+  let st: StateRecord | undefined;
+  let tasks: TaskRecord[] = [];
+  if (q.active_tasks || q.completed_tasks) {
+    const a = await aggregate(ctx, keys, sid);
+    st = a.states.find((x) => x.id === id);
+    tasks = a.tasks.filter((t) => t.state_id === id);
+  } else {
+    // No tasks wanted: two keys, whatever the size of the service.
+    await requireService(ctx, keys, sid);
+    st = await ctx.repo.getState(keys, sid, id);
+  }
   if (st === undefined) throw stateNotFound(sid, id);
-  const view = stateView(
-    st,
-    a.tasks.filter((t) => t.state_id === id),
-    q,
-    extensionFilters(q.extensions, 'State'),
-    sid,
-  );
+  const view = stateView(st, tasks, q, extensionFilters(q.extensions, 'State'), sid);
   return cloneView(view, q.extensions !== undefined);
 }
 
