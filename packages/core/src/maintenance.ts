@@ -211,11 +211,19 @@ function entityFrom<T extends StateRecord | TaskRecord>(
 ): T {
   const idKey = kind === 'state' ? 'state_id' : 'task_id';
   const id = view[idKey];
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) throw invalid(idKey, 'must be a positive integer');
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1)
+    throw invalid(idKey, 'must be a positive integer');
   const { start, end } = bodies(view, [idKey, 'service_id']);
-  const [startSchema, endSchema] = kind === 'state' ? [StateStartEvent, StateEndEvent] : [TaskStartEvent, TaskEndEvent];
+  const [startSchema, endSchema] =
+    kind === 'state' ? [StateStartEvent, StateEndEvent] : [TaskStartEvent, TaskEndEvent];
   const startV = kind === 'state' ? validators.stateStart : validators.taskStart;
-  const s = splitBody(startV, start, new Set(Object.keys(startSchema.properties)), `${kind} ${id}`, ctx.cfg.limits);
+  const s = splitBody(
+    startV,
+    start,
+    new Set(Object.keys(startSchema.properties)),
+    `${kind} ${id}`,
+    ctx.cfg.limits,
+  );
   const f = s.fields as Record<string, unknown>;
   let rec: Record<string, unknown> = {
     id,
@@ -229,9 +237,20 @@ function entityFrom<T extends StateRecord | TaskRecord>(
   };
   if (end !== undefined) {
     const endV = kind === 'state' ? validators.stateEnd : validators.taskEnd;
-    const e = splitBody(endV, end, new Set(Object.keys(endSchema.properties)), `${kind} ${id}`, ctx.cfg.limits);
+    const e = splitBody(
+      endV,
+      end,
+      new Set(Object.keys(endSchema.properties)),
+      `${kind} ${id}`,
+      ctx.cfg.limits,
+    );
     const completed = rules.eventRecord(e.fields, 0);
-    rec = { ...rec, completed, disposition: e.fields.disposition, disposition_desc: e.fields.disposition_desc };
+    rec = {
+      ...rec,
+      completed,
+      disposition: e.fields.disposition,
+      disposition_desc: e.fields.disposition_desc,
+    };
   }
   return rules.compact(rec) as unknown as T;
 }

@@ -53,6 +53,9 @@ export class Repo {
   readonly #listeners = new Map<string, Set<Listener>>();
   readonly #onListenerError: (error: unknown, event: ContextEvent) => void;
   #closed = false;
+  /** Bumped before every write: a read that raced a write must not refill the cache with the old record. */
+  #writes = 0;
+  #writing = 0;
 
   constructor(
     store: Store,
@@ -90,10 +93,11 @@ export class Repo {
     const key = keys.service(sid);
     const cached = this.#cache?.get(key);
     if (cached !== undefined) return cached;
+    const epoch = this.#writing === 0 ? this.#writes : -1;
     const raw = await this.store.get(key);
     if (raw === undefined) return undefined;
     const rec = JSON.parse(raw) as ServiceRecord;
-    this.#cache?.set(key, rec);
+    if (epoch === this.#writes) this.#cache?.set(key, rec);
     return rec;
   }
 
@@ -199,9 +203,15 @@ export class Repo {
     }
     const key = keys.service(sid);
     // A failed batch may or may not have reached the store: forget the cached record either way.
+    this.#writes++;
+    this.#writing++;
     this.#cache?.delete(key);
-    await this.store.batch([...dels, ...puts]);
-    this.#cache?.set(key, change.service);
+    try {
+      await this.store.batch([...dels, ...puts]);
+      this.#cache?.set(key, change.service);
+    } finally {
+      this.#writing--;
+    }
     this.emit(change.events);
   }
 
@@ -211,8 +221,14 @@ export class Repo {
     for await (const [k] of this.store.iterate(prefixRange(keys.service(service.id))))
       ops.push({ type: 'del', key: k });
     for (const k of serviceIndexEntries(keys, service).keys()) ops.push({ type: 'del', key: k });
+    this.#writes++;
+    this.#writing++;
     this.#cache?.delete(keys.service(service.id));
-    await this.store.batch(ops);
+    try {
+      await this.store.batch(ops);
+    } finally {
+      this.#writing--;
+    }
     this.emit([event]);
   }
 

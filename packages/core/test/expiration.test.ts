@@ -13,7 +13,8 @@ describe('SPEC §7.2 expiration', () => {
     expect(parseLifetime('1w')).toBe(7 * DAY);
     expect(parseLifetime('1M')).toBe(30 * DAY);
     expect(parseLifetime('5y')).toBe(5 * 365 * DAY);
-    for (const bad of ['5', 'y', '0d', '-1d', '1.5d', '1 d', '1Y']) expect(() => parseLifetime(bad)).toThrow(/expiration/);
+    for (const bad of ['5', 'y', '0d', '-1d', '1.5d', '1 d', '1Y'])
+      expect(() => parseLifetime(bad)).toThrow(/expiration/);
   });
 
   it('defaults to 5 years from the last update; expired services are invisible before any sweep (L8)', async () => {
@@ -64,7 +65,11 @@ describe('SPEC §7.2 expiration', () => {
     const { service_id: sid } = await cs.startService({ customer_id: 'C1' });
     await rejects(cs.updateExpiration(sid, {}), 'VALIDATION_FAILED');
     await rejects(cs.updateExpiration(sid, { ttl: -1 }), 'VALIDATION_FAILED', /ttl/);
-    await rejects(cs.updateExpiration(sid, { expiration_time: 'tomorrow' }), 'VALIDATION_FAILED', /expiration_time/);
+    await rejects(
+      cs.updateExpiration(sid, { expiration_time: 'tomorrow' }),
+      'VALIDATION_FAILED',
+      /expiration_time/,
+    );
     await rejects(cs.updateExpiration(sid, { ttl: 5, other: 1 }), 'VALIDATION_FAILED');
   });
 

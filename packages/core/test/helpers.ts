@@ -23,14 +23,22 @@ export async function dump(store: Store): Promise<[string, string][]> {
 }
 
 /** Expect `p` to reject with a ContextServicesError of `code` (and a message matching `message`). */
-export async function rejects(p: Promise<unknown>, code: ErrorCode, message?: RegExp, label = ''): Promise<void> {
+export async function rejects(
+  p: Promise<unknown>,
+  code: ErrorCode,
+  message?: RegExp,
+  label = '',
+): Promise<void> {
   let error: unknown;
   try {
     await p;
   } catch (e) {
     error = e;
   }
-  expect(isContextServicesError(error), `${label} expected ContextServicesError ${code}, got ${String(error)}`).toBe(true);
+  expect(
+    isContextServicesError(error),
+    `${label} expected ContextServicesError ${code}, got ${String(error)}`,
+  ).toBe(true);
   if (isContextServicesError(error)) {
     expect(error.code, `${label} ${error.message}`).toBe(code);
     if (message) expect(error.message, label).toMatch(message);
@@ -38,7 +46,12 @@ export async function rejects(p: Promise<unknown>, code: ErrorCode, message?: Re
 }
 
 /** A rejected call leaves the store byte-for-byte unchanged. */
-export async function rejectsUnchanged(store: Store, p: () => Promise<unknown>, code: ErrorCode, message?: RegExp) {
+export async function rejectsUnchanged(
+  store: Store,
+  p: () => Promise<unknown>,
+  code: ErrorCode,
+  message?: RegExp,
+) {
   const before = await dump(store);
   await rejects(p(), code, message, String(p).slice(0, 200));
   expect(await dump(store)).toEqual(before);

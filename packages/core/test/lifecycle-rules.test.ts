@@ -12,7 +12,11 @@ describe('SPEC §7.1 lifecycle rules', () => {
     expect((await cs.getService(sid)).completed).toBeUndefined();
     clock.advance(1000);
     await cs.endTask(sid, task_id, { disposition: 'ok' });
-    await rejectsUnchanged(store, () => cs.endTask(sid, task_id, { disposition: 'again' }), 'ALREADY_COMPLETED');
+    await rejectsUnchanged(
+      store,
+      () => cs.endTask(sid, task_id, { disposition: 'again' }),
+      'ALREADY_COMPLETED',
+    );
     await cs.endState(sid, state_id);
     await rejectsUnchanged(store, () => cs.endState(sid, state_id), 'ALREADY_COMPLETED');
     await cs.endService(sid, { disposition: 'done' });
@@ -69,7 +73,11 @@ describe('SPEC §7.1 lifecycle rules', () => {
     expect(state_id).toBe(1);
     expect(task_id).toBe(1);
     await rejectsUnchanged(store, () => cs.startTask(sid, { state_id: 99 }), 'STATE_NOT_FOUND');
-    await rejectsUnchanged(store, () => cs.startState(sid, { previous_state_id: otherState + 5 }), 'STATE_NOT_FOUND');
+    await rejectsUnchanged(
+      store,
+      () => cs.startState(sid, { previous_state_id: otherState + 5 }),
+      'STATE_NOT_FOUND',
+    );
     // A state id that exists only in another service is not a state of this one.
     const { state_id: s2 } = await cs.startState(other, {});
     await rejectsUnchanged(store, () => cs.startTask(sid, { state_id: s2 }), 'STATE_NOT_FOUND');
@@ -105,23 +113,51 @@ describe('SPEC §7.1 lifecycle rules', () => {
     expect(from.completed).toEqual({ timestamp: iso(T0 + 2000), interaction_id: 'I-1' });
     expect(from.disposition).toBe('collected');
     expect(to.started).toEqual({ timestamp: iso(T0 + 2000), interaction_id: 'I-1' });
-    expect(to).toMatchObject({ state_type: 'propose', est_duration: 60, previous_state_id: a, Note: { x: 1 } });
+    expect(to).toMatchObject({
+      state_type: 'propose',
+      est_duration: 60,
+      previous_state_id: a,
+      Note: { x: 1 },
+    });
     expect((await cs.getTask(sid, task_id)).completed?.timestamp).toBe(iso(T0 + 2000));
     expect(events.at(-1)).toMatchObject({ type: 'state.transitioned', from_state_id: a, state_id: b });
-    await rejectsUnchanged(store, () => cs.transition(sid, { from: { state_id: a }, to: {} }), 'STATE_NOT_ACTIVE');
+    await rejectsUnchanged(
+      store,
+      () => cs.transition(sid, { from: { state_id: a }, to: {} }),
+      'STATE_NOT_ACTIVE',
+    );
     await rejectsUnchanged(store, () => cs.transition(sid, { from: { state_id: 42 } }), 'STATE_NOT_FOUND');
   });
 
   it('L6: a completion earlier than the start is rejected', async () => {
     const { cs, store } = await setup();
-    const { service_id: sid } = await cs.startService({ customer_id: 'C1', timestamp: '2026-01-01T10:00:00Z' });
+    const { service_id: sid } = await cs.startService({
+      customer_id: 'C1',
+      timestamp: '2026-01-01T10:00:00Z',
+    });
     const { state_id } = await cs.startState(sid, { timestamp: '2026-01-01T10:05:00Z' });
     const { task_id } = await cs.startTask(sid, { timestamp: '2026-01-01T10:06:00Z' });
-    await rejectsUnchanged(store, () => cs.endTask(sid, task_id, { timestamp: '2026-01-01T10:05:59.999Z' }), 'COMPLETED_BEFORE_START');
-    await rejectsUnchanged(store, () => cs.endState(sid, state_id, { timestamp: '2026-01-01T10:04:00Z' }), 'COMPLETED_BEFORE_START');
-    await rejectsUnchanged(store, () => cs.endService(sid, { timestamp: '2026-01-01T09:00:00Z' }), 'COMPLETED_BEFORE_START');
+    await rejectsUnchanged(
+      store,
+      () => cs.endTask(sid, task_id, { timestamp: '2026-01-01T10:05:59.999Z' }),
+      'COMPLETED_BEFORE_START',
+    );
+    await rejectsUnchanged(
+      store,
+      () => cs.endState(sid, state_id, { timestamp: '2026-01-01T10:04:00Z' }),
+      'COMPLETED_BEFORE_START',
+    );
+    await rejectsUnchanged(
+      store,
+      () => cs.endService(sid, { timestamp: '2026-01-01T09:00:00Z' }),
+      'COMPLETED_BEFORE_START',
+    );
     // The service's end would complete the task before the task started: L2 cannot hold, so L6 rejects it.
-    await rejectsUnchanged(store, () => cs.endService(sid, { timestamp: '2026-01-01T10:05:30Z' }), 'COMPLETED_BEFORE_START');
+    await rejectsUnchanged(
+      store,
+      () => cs.endService(sid, { timestamp: '2026-01-01T10:05:30Z' }),
+      'COMPLETED_BEFORE_START',
+    );
     await cs.endService(sid, { timestamp: '2026-01-01T10:06:00Z' });
     expect((await cs.getTask(sid, task_id)).duration).toBe(0);
   });
@@ -130,16 +166,23 @@ describe('SPEC §7.1 lifecycle rules', () => {
     const { cs } = await setup();
     const { service_id: sid } = await cs.startService({ customer_id: 'C1' });
     const results = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => (i % 2 ? cs.startTask(sid, { task_type: i }) : cs.startState(sid, { state_type: i }))),
+      Array.from({ length: 200 }, (_, i) =>
+        i % 2 ? cs.startTask(sid, { task_type: i }) : cs.startState(sid, { state_type: i }),
+      ),
     );
     const taskIds = results.flatMap((r) => ('task_id' in r ? [r.task_id] : [])).sort((a, b) => a - b);
     const stateIds = results.flatMap((r) => ('state_id' in r ? [r.state_id] : [])).sort((a, b) => a - b);
     expect(taskIds).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     expect(stateIds).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     await Promise.all(
-      Array.from({ length: 50 }, (_, i) => cs.mergeExtension({ service_id: sid }, 'Counter', { [`k${i}`]: i })),
+      Array.from({ length: 50 }, (_, i) =>
+        cs.mergeExtension({ service_id: sid }, 'Counter', { [`k${i}`]: i }),
+      ),
     );
-    const s = await cs.getService(sid, { ...{ active_tasks: true, active_states: true }, extensions: ['Counter'] });
+    const s = await cs.getService(sid, {
+      ...{ active_tasks: true, active_states: true },
+      extensions: ['Counter'],
+    });
     expect(Object.keys(s.Counter as object)).toHaveLength(50);
     expect(s.active_tasks).toHaveLength(100);
     expect(s.active_states).toHaveLength(100);
@@ -165,7 +208,11 @@ describe('SPEC §7.1 lifecycle rules', () => {
       for await (const [k] of store.iterate({})) out.push(k);
       return out;
     })();
-    const { service_id: sid } = await cs.startService({ customer_id: 'C1', contact_key: 'K', service_type: 1 });
+    const { service_id: sid } = await cs.startService({
+      customer_id: 'C1',
+      contact_key: 'K',
+      service_type: 1,
+    });
     await cs.startState(sid, {});
     await cs.startTask(sid, { state_id: 1 });
     await cs.associate('C2', sid);
@@ -173,7 +220,11 @@ describe('SPEC §7.1 lifecycle rules', () => {
     const after: string[] = [];
     for await (const [k] of store.iterate({})) after.push(k);
     expect(after).toEqual(before);
-    await rejects(cs.getService(sid), 'SERVICE_NOT_FOUND', new RegExp(`There are no service found for : ${sid}`));
+    await rejects(
+      cs.getService(sid),
+      'SERVICE_NOT_FOUND',
+      new RegExp(`There are no service found for : ${sid}`),
+    );
     await rejects(cs.deleteService(sid), 'SERVICE_NOT_FOUND');
     expect(await cs.listCustomerServices('C2')).toEqual([]);
     expect((await cs.listCustomerServices('C1')).map((s) => s.service_id)).toEqual([keep]);

@@ -26,7 +26,16 @@ describe('export selection (SPEC §8.1)', () => {
     await cs.endService(before, { timestamp: iso(T0 + 2 * H) });
     await cs.endService(s1, { timestamp: iso(T0 + 25 * H) }); // completed after the window
     clock.set(T0 + 30 * H);
-    return { ...ctx, names: new Map([[s1, 'S1'], [s2, 'S2'], [s3, 'S3'], [out, 'OUT'], [before, 'BEFORE']]) };
+    return {
+      ...ctx,
+      names: new Map([
+        [s1, 'S1'],
+        [s2, 'S2'],
+        [s3, 'S3'],
+        [out, 'OUT'],
+        [before, 'BEFORE'],
+      ]),
+    };
   }
 
   it('matches the reference table for every filter_events × filter_state', async () => {
@@ -38,16 +47,26 @@ describe('export selection (SPEC §8.1)', () => {
     };
     for (const [events, row] of Object.entries(table)) {
       for (const [state, expected] of Object.entries(row)) {
-        const q = { time_from: iso(T0 + 10 * H), time_to: iso(T0 + 20 * H), filter_events: events, filter_state: state } as ExportQuery;
+        const q = {
+          time_from: iso(T0 + 10 * H),
+          time_to: iso(T0 + 20 * H),
+          filter_events: events,
+          filter_state: state,
+        } as ExportQuery;
         const ids = await collect(await cs.exportServices(q));
-        expect(ids.map((id) => names.get(id as string)), `${events} × ${state}`).toEqual(expected);
+        expect(
+          ids.map((id) => names.get(id as string)),
+          `${events} × ${state}`,
+        ).toEqual(expected);
       }
     }
   });
 
   it('time_to defaults to now; export_content yields full services with everything', async () => {
     const { cs, names } = await scenario();
-    const full = (await collect(await cs.exportServices({ time_from: iso(T0 + 10 * H), export_content: true }))) as ServiceView[];
+    const full = (await collect(
+      await cs.exportServices({ time_from: iso(T0 + 10 * H), export_content: true }),
+    )) as ServiceView[];
     expect(full.map((s) => names.get(s.service_id))).toEqual(['S3', 'S1', 'S2', 'OUT']);
     expect(full[0]).toHaveProperty('active_states');
     expect(full[0]).toHaveProperty('completed_tasks');
@@ -56,15 +75,27 @@ describe('export selection (SPEC §8.1)', () => {
   it('validates the query before reading anything', async () => {
     const { cs } = await setup();
     await rejects(cs.exportServices({} as ExportQuery), 'VALIDATION_FAILED', /time_from/);
-    await rejects(cs.exportServices({ time_from: iso(T0), filter_events: 'x' } as unknown as ExportQuery), 'VALIDATION_FAILED');
-    await rejects(cs.exportServices({ time_from: iso(T0), filter_state: 'x' } as unknown as ExportQuery), 'VALIDATION_FAILED');
+    await rejects(
+      cs.exportServices({ time_from: iso(T0), filter_events: 'x' } as unknown as ExportQuery),
+      'VALIDATION_FAILED',
+    );
+    await rejects(
+      cs.exportServices({ time_from: iso(T0), filter_state: 'x' } as unknown as ExportQuery),
+      'VALIDATION_FAILED',
+    );
   });
 });
 
 describe('import', () => {
   it('round-trips an export_content export into another store, keeping ids', async () => {
     const { cs, clock } = await setup();
-    const { service_id: sid } = await cs.startService({ contact_key: 'K', service_type: 7, est_duration: 9, session_id: 'S', Data: { a: [1] } });
+    const { service_id: sid } = await cs.startService({
+      contact_key: 'K',
+      service_type: 7,
+      est_duration: 9,
+      session_id: 'S',
+      Data: { a: [1] },
+    });
     await cs.startState(sid, { state_type: 'x', Note: { n: 1 } });
     await cs.startTask(sid, { state_id: 1, task_type: 'y', application_id: 3 });
     await cs.startTask(sid, { task_type: 'z' });
@@ -74,14 +105,22 @@ describe('import', () => {
     await cs.startService({ customer_id: 'C7' });
     clock.advance(1);
     const exported = await collect(await cs.exportServices({ time_from: iso(T0 - H), export_content: true }));
-    const target = await createContextServices({ store: new MemoryStore(), clock: new SimulatedClock(T0 + H) });
+    const target = await createContextServices({
+      store: new MemoryStore(),
+      clock: new SimulatedClock(T0 + H),
+    });
     expect(await target.importServices(exported)).toEqual({ imported: 2 });
-    const again = await collect(await target.exportServices({ time_from: iso(T0 - H), export_content: true }));
+    const again = await collect(
+      await target.exportServices({ time_from: iso(T0 - H), export_content: true }),
+    );
     expect(again).toEqual(exported);
     const t = await target.startTask(sid, {});
     expect(t.task_id).toBe(3);
     await rejects(target.importServices([exported[0]]), 'SERVICE_EXISTS');
-    await rejects(target.importServices([{ service_id: 'bad id', started: { timestamp: iso(T0) } }]), 'VALIDATION_FAILED');
+    await rejects(
+      target.importServices([{ service_id: 'bad id', started: { timestamp: iso(T0) } }]),
+      'VALIDATION_FAILED',
+    );
   });
 });
 
@@ -110,9 +149,13 @@ describe('purge (SPEC §8.3)', () => {
       }
       const { purged } = await cs.purge({ limit: iso(T0 + H), operation });
       expect(purged, operation).toBe(gone.length);
-      const left = [...(await cs.listCustomerServices('C')), ...(await cs.listAnonymousServices('K'))].map((s) => names.get(s.service_id));
+      const left = [...(await cs.listCustomerServices('C')), ...(await cs.listAnonymousServices('K'))].map(
+        (s) => names.get(s.service_id),
+      );
       expect(left.sort(), operation).toEqual([...names.values()].filter((n) => !gone.includes(n)).sort());
-      expect(events.filter((e) => e.type === 'service.deleted' && e.reason === 'purged')).toHaveLength(gone.length);
+      expect(events.filter((e) => e.type === 'service.deleted' && e.reason === 'purged')).toHaveLength(
+        gone.length,
+      );
     }
   });
 
@@ -120,7 +163,11 @@ describe('purge (SPEC §8.3)', () => {
     const { cs, store } = await setup();
     await cs.startService({ customer_id: 'C' });
     const before = await dump(store);
-    await rejects(cs.purge({ limit: iso(T0 + H), operation: 'purge.everything' }), 'VALIDATION_FAILED', /operation/);
+    await rejects(
+      cs.purge({ limit: iso(T0 + H), operation: 'purge.everything' }),
+      'VALIDATION_FAILED',
+      /operation/,
+    );
     await rejects(cs.purge({ limit: 'soon', operation: 'purge.service.all' }), 'VALIDATION_FAILED', /limit/);
     await rejects(cs.purge(null), 'VALIDATION_FAILED');
     expect(await dump(store)).toEqual(before);

@@ -24,7 +24,11 @@ describe('representations (SPEC §3.2)', () => {
     });
     clock.advance(720_000);
     await cs.endService(sid, { disposition: 'resolved', disposition_desc: 'booked', resource_type: 2 });
-    const done = await cs.getService(sid, { completed_states: true, completed_tasks: true, extensions: ['Feedback'] });
+    const done = await cs.getService(sid, {
+      completed_states: true,
+      completed_tasks: true,
+      extensions: ['Feedback'],
+    });
     expect(done).toEqual({
       service_id: sid,
       service_type: 400,
@@ -62,7 +66,10 @@ describe('representations (SPEC §3.2)', () => {
 
   it('normalizes any ISO instant to UTC milliseconds', async () => {
     const { cs } = await setup();
-    const { service_id: sid } = await cs.startService({ contact_key: 'K', timestamp: '2014-09-02T10:00:00+02:00' });
+    const { service_id: sid } = await cs.startService({
+      contact_key: 'K',
+      timestamp: '2014-09-02T10:00:00+02:00',
+    });
     expect((await cs.getService(sid)).started.timestamp).toBe('2014-09-02T08:00:00.000Z');
   });
 });
@@ -119,7 +126,9 @@ describe('service lists (SPEC §5)', () => {
     expect(await list({ service_types: ['400'] })).toEqual([1, 3]);
     expect(await list({ service_types: ['web', 400] })).toEqual([0, 1, 2, 3, 4]);
     expect(await list({ started_from: iso(T0 + 1000), started_to: iso(T0 + 3000) })).toEqual([1, 2]);
-    expect(await list({ started_from: iso(T0 + 1000), started_to: iso(T0 + 3000), status: 'active' })).toEqual([2]);
+    expect(
+      await list({ started_from: iso(T0 + 1000), started_to: iso(T0 + 3000), status: 'active' }),
+    ).toEqual([2]);
     expect(await list({ limit: 2 })).toEqual([0, 1]);
     expect(await list({ limit: 2, offset: 2 })).toEqual([2, 3]);
     expect(await list({ offset: 5 })).toEqual([]);
@@ -137,7 +146,11 @@ describe('service lists (SPEC §5)', () => {
     const { cs, ids } = await journey();
     await cs.startState(ids[0] as string, {});
     await cs.startTask(ids[2] as string, {});
-    const list = await cs.listCustomerServices('C1', { active_states: true, active_tasks: true, status: 'active' });
+    const list = await cs.listCustomerServices('C1', {
+      active_states: true,
+      active_tasks: true,
+      status: 'active',
+    });
     expect(list.map((s) => [s.active_states?.length, s.active_tasks?.length])).toEqual([
       [1, 0],
       [0, 1],
@@ -163,7 +176,9 @@ describe('service lists (SPEC §5)', () => {
     await cs.endService(a);
     await cs.associate('C2', a); // works on completed services and moves them
     expect(await cs.listCustomerServices('C1')).toEqual([]);
-    expect((await cs.listCustomerServices('C2', { status: 'completed' })).map((s) => s.service_id)).toEqual([a]);
+    expect((await cs.listCustomerServices('C2', { status: 'completed' })).map((s) => s.service_id)).toEqual([
+      a,
+    ]);
     expect(await cs.listAnonymousServices('+331', { status: 'completed' })).toEqual([]);
   });
 
@@ -193,7 +208,9 @@ describe('state and task lists (SRV.12, SRV.13)', () => {
     expect((await cs.listStates(sid, { status: 'active' })).map((s) => s.state_id)).toEqual([1]);
     expect((await cs.listStates(sid, { state_types: ['1', 'two'] })).map((s) => s.state_id)).toEqual([1, 2]);
     const withTasks = await cs.listStates(sid, { active_tasks: true, completed_tasks: true });
-    expect(withTasks.map((s) => [s.active_tasks?.map((t) => t.task_id), s.completed_tasks?.map((t) => t.task_id)])).toEqual([
+    expect(
+      withTasks.map((s) => [s.active_tasks?.map((t) => t.task_id), s.completed_tasks?.map((t) => t.task_id)]),
+    ).toEqual([
       [[], [1]],
       [[], [2]],
     ]);
@@ -209,20 +226,57 @@ describe('state and task lists (SRV.12, SRV.13)', () => {
 describe('composite start (SPEC §6)', () => {
   it('reuses the active service, state and task that match, else starts them', async () => {
     const { cs } = await setup();
-    const item = { service: { customer_id: 'C', service_type: 400 }, state: { state_type: 'wait' }, task: { task_type: 'cb' } };
+    const item = {
+      service: { customer_id: 'C', service_type: 400 },
+      state: { state_type: 'wait' },
+      task: { task_type: 'cb' },
+    };
     const first = await cs.compositeStart({ services: [item] });
-    expect(first.services[0]).toMatchObject({ service_created: true, state_id: 1, state_created: true, task_id: 1, task_created: true });
+    expect(first.services[0]).toMatchObject({
+      service_created: true,
+      state_id: 1,
+      state_created: true,
+      task_id: 1,
+      task_created: true,
+    });
     const sid = first.services[0]?.service_id as string;
     const again = await cs.compositeStart({
-      services: [item, { ...item, task: { task_type: 'other' } }, { ...item, service: { customer_id: 'C', service_type: '400' } }],
+      services: [
+        item,
+        { ...item, task: { task_type: 'other' } },
+        { ...item, service: { customer_id: 'C', service_type: '400' } },
+      ],
     });
     expect(again.services).toEqual([
-      { service_id: sid, service_created: false, state_id: 1, state_created: false, task_id: 1, task_created: false },
-      { service_id: sid, service_created: false, state_id: 1, state_created: false, task_id: 2, task_created: true },
-      { service_id: sid, service_created: false, state_id: 1, state_created: false, task_id: 1, task_created: false },
+      {
+        service_id: sid,
+        service_created: false,
+        state_id: 1,
+        state_created: false,
+        task_id: 1,
+        task_created: false,
+      },
+      {
+        service_id: sid,
+        service_created: false,
+        state_id: 1,
+        state_created: false,
+        task_id: 2,
+        task_created: true,
+      },
+      {
+        service_id: sid,
+        service_created: false,
+        state_id: 1,
+        state_created: false,
+        task_id: 1,
+        task_created: false,
+      },
     ]);
     // An absent field matches only absent: a contact key makes it another service.
-    const other = await cs.compositeStart({ services: [{ service: { customer_id: 'C', service_type: 400, contact_key: 'K' }, state: {} }] });
+    const other = await cs.compositeStart({
+      services: [{ service: { customer_id: 'C', service_type: 400, contact_key: 'K' }, state: {} }],
+    });
     expect(other.services[0]?.service_created).toBe(true);
     expect(other.services[0]).not.toHaveProperty('task_id');
     const forced = await cs.compositeStart({ services: [item], create_new_services: true });
@@ -234,7 +288,12 @@ describe('composite start (SPEC §6)', () => {
 
   it('with associate_state_task the task belongs to the state and is matched within it', async () => {
     const { cs } = await setup();
-    const item = { service: { contact_key: 'K' }, state: { state_type: 's' }, task: { task_type: 't' }, associate_state_task: true };
+    const item = {
+      service: { contact_key: 'K' },
+      state: { state_type: 's' },
+      task: { task_type: 't' },
+      associate_state_task: true,
+    };
     const r = (await cs.compositeStart({ services: [item] })).services[0];
     expect((await cs.getTask(r?.service_id as string, r?.task_id as number)).state_id).toBe(r?.state_id);
     const loose = await cs.startTask(r?.service_id as string, { task_type: 'u' });

@@ -44,9 +44,19 @@ describe('query string parsing (SPEC §5)', () => {
       offset: 0,
       status: 'active',
     });
-    expect(parseTaskListQuery({ state_id: '3', task_types: 'a' })).toEqual({ state_id: 3, task_types: ['a'], status: 'all' });
+    expect(parseTaskListQuery({ state_id: '3', task_types: 'a' })).toEqual({
+      state_id: 3,
+      task_types: ['a'],
+      status: 'all',
+    });
     expect(parseStateListQuery({}, 'completed')).toEqual({ status: 'completed' });
-    expect(parseExportQuery({ time_from: '2026-01-01T00:00:00Z', export_content: 'true', filter_events: 'started' })).toEqual({
+    expect(
+      parseExportQuery({
+        time_from: '2026-01-01T00:00:00Z',
+        export_content: 'true',
+        filter_events: 'started',
+      }),
+    ).toEqual({
       time_from: '2026-01-01T00:00:00Z',
       export_content: true,
       filter_events: 'started',
@@ -62,8 +72,12 @@ describe('query string parsing (SPEC §5)', () => {
     fails(() => parseServiceListQuery({ service_types: ',' }), /service_types/);
     fails(() => parseTaskListQuery({ state_id: 'one' }), /state_id/);
     fails(() => parseExportQuery({}), /time_from/);
-    fails(() => parseExportQuery({ time_from: '2026-01-01T00:00:00Z', filter_state: 'gone' }), /filter_state/);
-    for (const bad of ['0', '-1', '01', '1.0', 'abc', '2147483648', '']) fails(() => parseId('task_id', bad), /task_id/);
+    fails(
+      () => parseExportQuery({ time_from: '2026-01-01T00:00:00Z', filter_state: 'gone' }),
+      /filter_state/,
+    );
+    for (const bad of ['0', '-1', '01', '1.0', 'abc', '2147483648', ''])
+      fails(() => parseId('task_id', bad), /task_id/);
     expect(parseId('task_id', '2147483647')).toBe(2147483647);
   });
 });

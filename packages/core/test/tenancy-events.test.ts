@@ -17,11 +17,16 @@ describe('tenancy (SPEC §9)', () => {
     expect(await cs.listCustomerServices('C', {}, B)).toEqual([]);
     expect(await cs.listAnonymousServices('K', {}, B)).toEqual([]);
     expect(await cs.listCustomerServices('C', {}, A)).toHaveLength(1);
-    expect(await cs.purge({ limit: '2100-01-01T00:00:00Z', operation: 'purge.service.all' }, B)).toEqual({ purged: 0 });
+    expect(await cs.purge({ limit: '2100-01-01T00:00:00Z', operation: 'purge.service.all' }, B)).toEqual({
+      purged: 0,
+    });
     const exportB: unknown[] = [];
     for await (const x of await cs.exportServices({ time_from: '2000-01-01T00:00:00Z' }, B)) exportB.push(x);
     expect(exportB).toEqual([]);
-    const composite = await cs.compositeStart({ services: [{ service: { customer_id: 'C', contact_key: 'K' }, state: {} }] }, B);
+    const composite = await cs.compositeStart(
+      { services: [{ service: { customer_id: 'C', contact_key: 'K' }, state: {} }] },
+      B,
+    );
     expect(composite.services[0]?.service_created).toBe(true);
   });
 });
@@ -57,7 +62,11 @@ describe('events (SPEC §7.4)', () => {
       'service.completed',
       'service.deleted',
     ]);
-    expect(events.find((e) => e.type === 'service.completed')).toMatchObject({ reason: 'ended', service_id: sid, tenant: '' });
+    expect(events.find((e) => e.type === 'service.completed')).toMatchObject({
+      reason: 'ended',
+      service_id: sid,
+      tenant: '',
+    });
   });
 
   it('a listener that throws does not break the write or other listeners', async () => {

@@ -46,14 +46,28 @@ describe('bad input is rejected with a clear error and writes nothing (SPEC §2,
     const { cs, store } = await setup();
     let deep: unknown = 1;
     for (let i = 0; i < 33; i++) deep = { d: deep };
-    await rejectsUnchanged(store, () => cs.startService({ customer_id: 'C', Ext: deep }), 'VALIDATION_FAILED', /nest/);
+    await rejectsUnchanged(
+      store,
+      () => cs.startService({ customer_id: 'C', Ext: deep }),
+      'VALIDATION_FAILED',
+      /nest/,
+    );
     let ok: unknown = 1;
     for (let i = 0; i < 32; i++) ok = { d: ok };
     const { service_id: sid } = await cs.startService({ customer_id: 'C', Ext: ok });
     const many = Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`e${i}`, i]));
-    await rejectsUnchanged(store, () => cs.startService({ customer_id: 'C', ...many }), 'LIMIT_EXCEEDED', /256/);
+    await rejectsUnchanged(
+      store,
+      () => cs.startService({ customer_id: 'C', ...many }),
+      'LIMIT_EXCEEDED',
+      /256/,
+    );
     for (let i = 0; i < 255; i++) await cs.putExtension({ service_id: sid }, `e${i}`, [i]);
-    await rejectsUnchanged(store, () => cs.putExtension({ service_id: sid }, 'one-more', [1]), 'LIMIT_EXCEEDED');
+    await rejectsUnchanged(
+      store,
+      () => cs.putExtension({ service_id: sid }, 'one-more', [1]),
+      'LIMIT_EXCEEDED',
+    );
     await cs.putExtension({ service_id: sid }, 'e0', ['replaced']);
   });
 
@@ -66,7 +80,8 @@ describe('bad input is rejected with a clear error and writes nothing (SPEC §2,
     await rejectsUnchanged(store, () => cs.startState(sid, {}), 'LIMIT_EXCEEDED', /states and tasks/);
     await rejectsUnchanged(
       store,
-      () => cs.compositeStart({ services: [{ service: { customer_id: 'C' }, state: { state_type: 'new' } }] }),
+      () =>
+        cs.compositeStart({ services: [{ service: { customer_id: 'C' }, state: { state_type: 'new' } }] }),
       'LIMIT_EXCEEDED',
     );
   });
@@ -92,7 +107,10 @@ describe('bad input is rejected with a clear error and writes nothing (SPEC §2,
       [() => cs.associate('', sid, {}), /customer_id/],
       [() => cs.associate('C2', sid, { customer_id: 'C3' }), /customer_id must equal|must equal/],
       [() => cs.compositeStart({ services: [] }), /services/],
-      [() => cs.compositeStart({ services: [{ service: { customer_id: 'C' }, state: { disposition: 1 } }] }), /services\[0\]/],
+      [
+        () => cs.compositeStart({ services: [{ service: { customer_id: 'C' }, state: { disposition: 1 } }] }),
+        /services\[0\]/,
+      ],
     ];
     for (const [call, message] of cases) await rejectsUnchanged(store, call, 'VALIDATION_FAILED', message);
   });
@@ -100,13 +118,22 @@ describe('bad input is rejected with a clear error and writes nothing (SPEC §2,
   it('merge into an array-valued extension is rejected', async () => {
     const { cs, store } = await setup();
     const { service_id: sid } = await cs.startService({ customer_id: 'C', List: [1, 2] });
-    await rejectsUnchanged(store, () => cs.mergeExtension({ service_id: sid }, 'List', { a: 1 }), 'EXTENSION_NOT_OBJECT');
+    await rejectsUnchanged(
+      store,
+      () => cs.mergeExtension({ service_id: sid }, 'List', { a: 1 }),
+      'EXTENSION_NOT_OBJECT',
+    );
   });
 
   it('unknown or malformed service ids answer not-found with the documented message', async () => {
     const { cs, store } = await setup();
     for (const id of ['nope', '../x', '', 'a'.repeat(65)]) {
-      await rejectsUnchanged(store, () => cs.getService(id), 'SERVICE_NOT_FOUND', /There are no service found for : /);
+      await rejectsUnchanged(
+        store,
+        () => cs.getService(id),
+        'SERVICE_NOT_FOUND',
+        /There are no service found for : /,
+      );
       await rejectsUnchanged(store, () => cs.startState(id, {}), 'SERVICE_NOT_FOUND');
     }
   });
