@@ -18,4 +18,5 @@ export {
 } from './query.js';
 export { schemas, validators } from './schemas.js';
 export type { BatchOp, Range, Store, StoreCapabilities } from './store.js';
+export { checkBatch, checkKey, checkRange } from './store-checks.js';
 export { formatInstant, parseInstant, parseLifetime } from './time.js';

@@ -35,6 +35,9 @@ export interface Store {
   getMany(keys: readonly string[]): Promise<(string | undefined)[]>;
   /** Apply all operations or none, in order (a later op on the same key wins). */
   batch(ops: readonly BatchOp[]): Promise<void>;
-  /** Entries of the range in key order (or reverse), as of the iterator's creation. */
+  /**
+   * Entries of the range in key order (or reverse), as of the iterator's creation. At most one
+   * lower bound (`gt`/`gte`) and one upper bound (`lt`/`lte`); otherwise a `TypeError`.
+   */
   iterate(range: Range): AsyncIterable<[string, string]>;
 }
