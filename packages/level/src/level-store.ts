@@ -1,0 +1,311 @@
+/**
+ * The durable store: the core's {@link Store} on LevelDB (classic-level, through `level`).
+ * Writes go through a group-commit queue (./write-queue.ts); iterators read the LevelDB snapshot
+ * taken when `iterate()` is called (./entry-iterator.ts).
+ */
+import {
+  type BatchOp,
+  ContextServicesError,
+  checkBatch,
+  checkKey,
+  checkRange,
+  type Range,
+  type Store,
+  type StoreCapabilities,
+} from '@cxs/core';
+import { Level } from 'level';
+import { EntryIterator } from './entry-iterator.js';
+import { WriteQueue, type WriteStats } from './write-queue.js';
+
+/** Options of {@link LevelStore}. */
+export interface LevelStoreOptions {
+  /** Directory of the database; created (with parents) if missing. */
+  location: string;
+  /** LevelDB block cache, in bytes (LevelDB default: 8 MiB). */
+  cacheSize?: number;
+  /** LevelDB memtable size before it is written to a table file, in bytes (default: 4 MiB). */
+  writeBufferSize?: number;
+  /**
+   * fsync every write before acknowledging it (default false). Without it, an acknowledged write
+   * survives a crash of the process but the last writes may be lost on power loss or an OS crash.
+   * Concurrent batches share one fsync (group commit).
+   */
+  sync?: boolean;
+}
+
+type Status = 'closed' | 'open' | 'closing';
+
+const codeOf = (e: unknown): unknown =>
+  typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+const causeOf = (e: unknown): unknown =>
+  typeof e === 'object' && e !== null ? (e as { cause?: unknown }).cause : undefined;
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+const NOT_OPEN_CODES = new Set(['LEVEL_DATABASE_NOT_OPEN', 'LEVEL_ITERATOR_NOT_OPEN']);
+
+function positiveInteger(name: string, value: unknown): void {
+  if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) > 0)) {
+    throw new TypeError(`LevelStore: ${name} must be a positive integer (bytes)`);
+  }
+}
+
+/**
+ * A {@link Store} on LevelDB: persistent, with snapshot iterators. One process at a time may
+ * open a directory; a second one gets `STORE_LOCKED`.
+ *
+ * Durability: a batch is acknowledged only after LevelDB has appended it to its log (one atomic
+ * write batch), so a crash of the process never loses an acknowledged batch nor shows half of
+ * one. With `sync: true` the log is also fsynced first, which extends that to power loss.
+ *
+ * Group commit: batches are queued and written one LevelDB write at a time; every batch that
+ * arrives while a write is in flight joins the next write (concatenated in arrival order), so
+ * concurrent writers share fsyncs. The same queue is used without `sync`: classic-level runs each
+ * write on the libuv thread pool, where two writes issued back to back may be applied in either
+ * order; the queue applies batches in call order (as the memory store does) at no measurable cost,
+ * since an unsynced LevelDB write is a memtable insert and a log append.
+ *
+ * Errors: `CLOSED` for any operation while not open; `STORE_LOCKED` from `open()` when another
+ * process (or another open store of this process) holds the directory; `STORE_FAILED` (with the
+ * LevelDB error as `cause`) for any other failure of LevelDB. Argument mistakes are `TypeError`s,
+ * the same as the memory store's.
+ *
+ * @example
+ * ```ts
+ * import { createContextServices } from '@cxs/core';
+ * import { LevelStore } from '@cxs/level';
+ * const cs = await createContextServices({ store: new LevelStore({ location: './data', sync: true }) });
+ * ```
+ */
+export class LevelStore implements Store {
+  readonly capabilities: StoreCapabilities = Object.freeze({ persistent: true, snapshotIterators: true });
+  /** The directory given as `location`. */
+  readonly location: string;
+  readonly #options: Readonly<LevelStoreOptions>;
+  readonly #queue: WriteQueue;
+  #db: Level<string, string> | undefined;
+  #status: Status = 'closed';
+  /** open() and close() run one after the other, in call order. */
+  #lifecycle: Promise<unknown> = Promise.resolve();
+
+  /** @throws TypeError when an option has the wrong type. Nothing touches the disk before `open()`. */
+  constructor(options: LevelStoreOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('LevelStore: options required');
+    if (typeof options.location !== 'string' || options.location === '') {
+      throw new TypeError('LevelStore: location must be a non-empty string');
+    }
+    positiveInteger('cacheSize', options.cacheSize);
+    positiveInteger('writeBufferSize', options.writeBufferSize);
+    if (options.sync !== undefined && typeof options.sync !== 'boolean') {
+      throw new TypeError('LevelStore: sync must be a boolean');
+    }
+    this.location = options.location;
+    this.#options = { ...options };
+    const sync = options.sync === true;
+    this.#queue = new WriteQueue(async (ops) => {
+      const db = this.#db;
+      if (db === undefined) throw this.#closedError();
+      try {
+        await db.batch(ops as BatchOp[], { sync });
+      } catch (error) {
+        throw this.#failure('write', error);
+      }
+    });
+  }
+
+  /** Write counters since construction: `batches` accepted, LevelDB `writes` issued, `largestGroup`. */
+  get stats(): WriteStats {
+    return this.#queue.stats;
+  }
+
+  /**
+   * The underlying classic-level database while the store is open (else undefined), for
+   * diagnostics such as `approximateSize` or hooks. Writing through it bypasses the queue.
+   */
+  get db(): Level<string, string> | undefined {
+    return this.#status === 'open' ? this.#db : undefined;
+  }
+
+  /**
+   * Open the directory (idempotent).
+   * @throws ContextServicesError `STORE_LOCKED` when another process holds the directory,
+   *   `STORE_FAILED` for any other failure (unreadable, corrupt, not a directory…), with `cause`.
+   */
+  open(): Promise<void> {
+    return this.#serially(() => this.#open());
+  }
+
+  /**
+   * Close (idempotent): new operations are refused with `CLOSED`, queued batches are written,
+   * open iterators are closed (their next read fails with `CLOSED`), then the directory is released.
+   */
+  close(): Promise<void> {
+    // Refuse new work from this call on (as the memory store does); the queue still drains.
+    if (this.#status === 'open') this.#status = 'closing';
+    return this.#serially(() => this.#close());
+  }
+
+  /** @throws ContextServicesError `CLOSED`, `STORE_FAILED`. */
+  async get(key: string): Promise<string | undefined> {
+    checkKey(key);
+    const db = this.#require();
+    try {
+      return await db.get(key);
+    } catch (error) {
+      throw this.#failure('get', error);
+    }
+  }
+
+  /** @throws ContextServicesError `CLOSED`, `STORE_FAILED`. */
+  async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+    if (!Array.isArray(keys)) throw new TypeError('getMany: keys must be an array');
+    for (const k of keys) checkKey(k);
+    const db = this.#require();
+    if (keys.length === 0) return [];
+    try {
+      return await db.getMany([...keys]);
+    } catch (error) {
+      throw this.#failure('getMany', error);
+    }
+  }
+
+  /**
+   * Apply every op or none, in order, after every batch called before it. Resolves once the
+   * LevelDB write carrying it has completed (fsynced with `sync`).
+   * @throws ContextServicesError `CLOSED`, `STORE_FAILED` (then every batch of the same group fails too).
+   */
+  async batch(ops: readonly BatchOp[]): Promise<void> {
+    checkBatch(ops);
+    this.#require();
+    // Copied now: the caller may reuse its array before the write happens.
+    const copy = ops.map(
+      (op): BatchOp =>
+        op.type === 'put' ? { type: 'put', key: op.key, value: op.value } : { type: 'del', key: op.key },
+    );
+    return this.#queue.push(copy);
+  }
+
+  /**
+   * Entries of the range from the LevelDB snapshot taken by this call (the LevelDB iterator is
+   * created now, not at the first `next()`). The result can be iterated once; stopping early
+   * closes the LevelDB iterator. An iterable never iterated keeps its iterator until `close()`.
+   * @throws TypeError for a bad range; ContextServicesError `CLOSED` (synchronously) when not open.
+   */
+  iterate(range: Range): AsyncIterable<[string, string]> {
+    checkRange(range);
+    const db = this.#require();
+    const options: {
+      gt?: string;
+      gte?: string;
+      lt?: string;
+      lte?: string;
+      reverse: boolean;
+      limit: number;
+    } = { reverse: range.reverse === true, limit: levelLimit(range.limit) };
+    if (range.gt !== undefined) options.gt = range.gt;
+    if (range.gte !== undefined) options.gte = range.gte;
+    if (range.lt !== undefined) options.lt = range.lt;
+    if (range.lte !== undefined) options.lte = range.lte;
+    const entries = new EntryIterator(
+      db.iterator(options),
+      () => {
+        if (this.#status !== 'open' || this.#db !== db) throw this.#closedError();
+      },
+      (error) => this.#failure('iterate', error),
+    );
+    let taken = false;
+    return {
+      [Symbol.asyncIterator]: () => {
+        if (taken) throw new TypeError('LevelStore: the result of iterate() can be iterated only once');
+        taken = true;
+        return entries;
+      },
+    };
+  }
+
+  #serially(step: () => Promise<void>): Promise<void> {
+    const run = this.#lifecycle.then(step);
+    this.#lifecycle = run.catch(() => undefined);
+    return run;
+  }
+
+  async #open(): Promise<void> {
+    if (this.#status === 'open') return;
+    const { cacheSize, writeBufferSize } = this.#options;
+    const db = new Level<string, string>(this.location, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'utf8',
+      createIfMissing: true,
+      errorIfExists: false,
+      ...(cacheSize === undefined ? {} : { cacheSize }),
+      ...(writeBufferSize === undefined ? {} : { writeBufferSize }),
+    });
+    try {
+      await db.open();
+    } catch (error) {
+      const cause = causeOf(error) ?? error;
+      if (codeOf(error) === 'LEVEL_LOCKED' || codeOf(cause) === 'LEVEL_LOCKED') {
+        throw new ContextServicesError(
+          'STORE_LOCKED',
+          `The LevelDB directory ${this.location} is in use by another process (or another open store); ` +
+            'one process at a time may open it',
+          { details: { location: this.location }, cause: error },
+        );
+      }
+      throw new ContextServicesError(
+        'STORE_FAILED',
+        `Cannot open the LevelDB store at ${this.location}: ${messageOf(cause)}`,
+        { details: { location: this.location }, cause: error },
+      );
+    }
+    this.#db = db;
+    this.#status = 'open';
+  }
+
+  async #close(): Promise<void> {
+    const db = this.#db;
+    if (db === undefined) return;
+    this.#status = 'closing';
+    await this.#queue.drain();
+    this.#db = undefined;
+    this.#status = 'closed';
+    try {
+      await db.close();
+    } catch (error) {
+      throw new ContextServicesError('STORE_FAILED', `Cannot close the LevelDB store at ${this.location}`, {
+        details: { location: this.location },
+        cause: error,
+      });
+    }
+  }
+
+  #require(): Level<string, string> {
+    if (this.#status !== 'open' || this.#db === undefined) throw this.#closedError();
+    return this.#db;
+  }
+
+  #closedError(): ContextServicesError {
+    return new ContextServicesError('CLOSED', `The LevelDB store at ${this.location} is not open`, {
+      details: { location: this.location },
+    });
+  }
+
+  #failure(operation: string, error: unknown): ContextServicesError {
+    if (NOT_OPEN_CODES.has(codeOf(error) as string)) {
+      return new ContextServicesError('CLOSED', `The LevelDB store at ${this.location} is not open`, {
+        details: { location: this.location, operation },
+        cause: error,
+      });
+    }
+    return new ContextServicesError(
+      'STORE_FAILED',
+      `LevelDB ${operation} failed at ${this.location}: ${messageOf(error)}`,
+      { details: { location: this.location, operation }, cause: error },
+    );
+  }
+}
+
+/** The memory store's limit rule (absent, negative or NaN: none) in LevelDB's terms (-1: none). */
+function levelLimit(limit: number | undefined): number {
+  if (limit === undefined || !(limit >= 0) || limit === Number.POSITIVE_INFINITY) return -1;
+  return Math.ceil(limit);
+}

@@ -1,0 +1,117 @@
+/**
+ * Group commit: batches wait in one queue; whenever no write is in flight, every batch waiting is
+ * concatenated, in arrival order, into one write. LevelDB applies a write batch atomically and in
+ * order, so each caller's ops stay all-or-nothing and a later batch still wins over an earlier
+ * one on the same key, while N concurrent callers share one write (and, with `sync`, one fsync).
+ */
+import type { BatchOp } from '@cxs/core';
+
+/** Counters of the write queue, for tests and monitoring. */
+export interface WriteStats {
+  /** `batch()` calls taken into the queue. */
+  readonly batches: number;
+  /** LevelDB writes issued (each one write batch, fsynced when `sync` is on). */
+  readonly writes: number;
+  /** Most `batch()` calls ever combined into one write. */
+  readonly largestGroup: number;
+}
+
+interface Pending {
+  readonly ops: readonly BatchOp[];
+  readonly bytes: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Approximate size of a batch, to bound how much one combined write carries. */
+function sizeOf(ops: readonly BatchOp[]): number {
+  let n = 0;
+  for (const op of ops) n += op.key.length + (op.type === 'put' ? op.value.length : 0) + 16;
+  return n;
+}
+
+/**
+ * A FIFO of batches written by one writer at a time. `write` must apply its ops atomically and in
+ * order; the queue never calls it concurrently and never with an empty list.
+ */
+export class WriteQueue {
+  readonly #write: (ops: readonly BatchOp[]) => Promise<void>;
+  readonly #maxGroupBytes: number;
+  #pending: Pending[] = [];
+  #running = false;
+  #idle: (() => void)[] = [];
+  #batches = 0;
+  #writes = 0;
+  #largestGroup = 0;
+
+  /**
+   * @param write applies one combined batch (a single LevelDB write).
+   * @param maxGroupBytes a group stops growing past this many (approximate) bytes; a single larger
+   *   batch is still written whole, alone.
+   */
+  constructor(write: (ops: readonly BatchOp[]) => Promise<void>, maxGroupBytes = 4 * 1024 * 1024) {
+    this.#write = write;
+    this.#maxGroupBytes = maxGroupBytes;
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): WriteStats {
+    return { batches: this.#batches, writes: this.#writes, largestGroup: this.#largestGroup };
+  }
+
+  /** Resolves when the write carrying `ops` has resolved; rejects with that write's error. */
+  push(ops: readonly BatchOp[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#batches++;
+      this.#pending.push({ ops, bytes: sizeOf(ops), resolve, reject });
+      if (!this.#running) {
+        this.#running = true;
+        // Start on the next microtask rather than now, so that batches issued in the same
+        // synchronous run (a Promise.all of writes) already share the first write.
+        queueMicrotask(() => void this.#run());
+      }
+    });
+  }
+
+  /** Resolves once every batch pushed so far has settled. */
+  drain(): Promise<void> {
+    if (!this.#running) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Take the next group: the oldest batch, then following ones while under the byte bound. */
+  #take(): Pending[] {
+    let bytes = 0;
+    let n = 0;
+    while (n < this.#pending.length) {
+      const next = this.#pending[n] as Pending;
+      if (n > 0 && bytes + next.bytes > this.#maxGroupBytes) break;
+      bytes += next.bytes;
+      n++;
+    }
+    return this.#pending.splice(0, n);
+  }
+
+  async #run(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const group = this.#take();
+      const ops = group.length === 1 ? (group[0] as Pending).ops : group.flatMap((p) => p.ops);
+      try {
+        if (ops.length > 0) {
+          this.#writes++;
+          this.#largestGroup = Math.max(this.#largestGroup, group.length);
+          await this.#write(ops);
+        }
+        for (const p of group) p.resolve();
+      } catch (error) {
+        // One atomic write carried the whole group: whatever reached the disk, it is all or
+        // none of it, and no caller of the group may be told it succeeded.
+        for (const p of group) p.reject(error);
+      }
+    }
+    this.#running = false;
+    const idle = this.#idle;
+    this.#idle = [];
+    for (const resolve of idle) resolve();
+  }
+}
