@@ -1,0 +1,190 @@
+/**
+ * Roles (SPEC §9): writes need `Administrator`, reads `Administrator` or `Supervisor`. How a
+ * request gets its roles is pluggable ({@link Authorize}); HTTP Basic with a users file whose
+ * passwords are scrypt hashes is built in.
+ */
+import { createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Context, Middleware } from 'koa';
+import { HttpError } from './errors.js';
+
+/** Roles of the original server. */
+export const ROLES = { admin: 'Administrator', supervisor: 'Supervisor' } as const;
+
+/**
+ * Returns the roles of the caller, or `undefined` when the request carries no valid credentials
+ * (→ 401). A caller without the role the route needs gets 403.
+ */
+export type Authorize = (
+  ctx: Context,
+) => readonly string[] | undefined | Promise<readonly string[] | undefined>;
+
+/** One entry of the users file. */
+export interface UserEntry {
+  username: string;
+  /** A hash made by {@link hashPassword} (`cxs hash-password`), never the password itself. */
+  password: string;
+  roles: string[];
+}
+
+interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
+
+const DEFAULT_PARAMS: ScryptParams = { N: 2 ** 15, r: 8, p: 1 };
+const KEY_LENGTH = 32;
+
+function scrypt(password: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const maxmem = 256 * params.N * params.r + 1024 * 1024;
+    scryptCb(password.normalize('NFC'), salt, KEY_LENGTH, { ...params, maxmem }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    );
+  });
+}
+
+/**
+ * Hash a password for the users file: `scrypt$N$r$p$<salt>$<hash>` (base64url), with a random
+ * 16-byte salt per call.
+ *
+ * @example
+ * ```ts
+ * const hash = await hashPassword('s3cret'); // 'scrypt$32768$8$1$…$…'
+ * ```
+ */
+export async function hashPassword(password: string, params: ScryptParams = DEFAULT_PARAMS): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scrypt(password, salt, params);
+  return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), key.toString('base64url')].join(
+    '$',
+  );
+}
+
+function parseHash(hash: string): { params: ScryptParams; salt: Buffer; key: Buffer } | undefined {
+  const m = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/.exec(hash);
+  if (m === null) return undefined;
+  const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  // Bounded so that a hostile users file cannot make one check take gigabytes.
+  if (N < 2 || N > 2 ** 20 || (N & (N - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16) return undefined;
+  return {
+    params: { N, r, p },
+    salt: Buffer.from(m[4] as string, 'base64url'),
+    key: Buffer.from(m[5] as string, 'base64url'),
+  };
+}
+
+/** Check a password against a {@link hashPassword} hash in constant time. */
+export async function verifyPassword(password: string, hash: string): Promise<boolean> {
+  const parsed = parseHash(hash);
+  if (parsed === undefined) return false;
+  const key = await scrypt(password, parsed.salt, parsed.params);
+  return key.length === parsed.key.length && timingSafeEqual(key, parsed.key);
+}
+
+/**
+ * Validate users as read from a users file: `{"users": [{"username", "password", "roles"}]}`.
+ *
+ * @throws TypeError naming the bad entry.
+ */
+export function checkUsers(value: unknown): UserEntry[] {
+  const list = (value as { users?: unknown } | null)?.users;
+  if (!Array.isArray(list))
+    throw new TypeError('users file must be {"users": [{"username", "password", "roles"}]}');
+  const seen = new Set<string>();
+  return list.map((u: unknown, i) => {
+    const r = u as Record<string, unknown> | null;
+    if (typeof r?.username !== 'string' || r.username === '' || r.username.includes(':')) {
+      throw new TypeError(`users[${i}].username must be a non-empty string without ':'`);
+    }
+    if (typeof r.password !== 'string' || parseHash(r.password) === undefined) {
+      throw new TypeError(`users[${i}].password must be a hash made by 'cxs hash-password'`);
+    }
+    if (!Array.isArray(r.roles) || r.roles.some((x) => typeof x !== 'string')) {
+      throw new TypeError(`users[${i}].roles must be an array of strings`);
+    }
+    if (seen.has(r.username)) throw new TypeError(`users[${i}]: username '${r.username}' is used twice`);
+    seen.add(r.username);
+    return { username: r.username, password: r.password, roles: [...(r.roles as string[])] };
+  });
+}
+
+/** Read and check a users file (JSON, see {@link checkUsers}). */
+export async function loadUsersFile(path: string): Promise<UserEntry[]> {
+  const text = await readFile(path, 'utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new TypeError(`users file ${path} is not JSON: ${(error as Error).message}`);
+  }
+  return checkUsers(json);
+}
+
+/** Decode `Authorization: Basic …` to user and password, or undefined. */
+export function parseBasic(header: string | undefined): { user: string; password: string } | undefined {
+  const m = /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(header ?? '');
+  if (m === null) return undefined;
+  const text = Buffer.from(m[1] as string, 'base64').toString('utf8');
+  const i = text.indexOf(':');
+  if (i < 0) return undefined;
+  return { user: text.slice(0, i), password: text.slice(i + 1) };
+}
+
+/**
+ * The built-in {@link Authorize}: HTTP Basic against users with scrypt hashes. Unknown users cost
+ * the same as a wrong password. Successful checks are remembered (bounded, keyed by an HMAC of the
+ * header under a per-process key) so that a client does not pay for scrypt on every request.
+ */
+export function basicAuth(users: readonly UserEntry[], cacheSize = 1000): Authorize {
+  const byName = new Map(checkUsers({ users }).map((u) => [u.username, u]));
+  const dummy = hashPassword(randomBytes(16).toString('hex'));
+  const cacheKey = randomBytes(32);
+  const cache = new Map<string, readonly string[]>();
+  return async (ctx) => {
+    const header = ctx.get('Authorization');
+    const creds = parseBasic(header);
+    if (creds === undefined) return undefined;
+    const k = createHmac('sha256', cacheKey).update(header).digest('base64');
+    const hit = cache.get(k);
+    if (hit !== undefined) return hit;
+    const user = byName.get(creds.user);
+    const ok = await verifyPassword(creds.password, user?.password ?? (await dummy));
+    if (!ok || user === undefined) return undefined;
+    if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
+    const roles = Object.freeze([...user.roles]);
+    cache.set(k, roles);
+    return roles;
+  };
+}
+
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Enforce roles: reads (GET, HEAD) need `Administrator` or `Supervisor`, everything else
+ * `Administrator` (SPEC §9; the stream export is a GET, the other maintenance routes are writes).
+ * No credentials → 401 with `WWW-Authenticate`, wrong role → 403.
+ */
+export function requireRoles(
+  authorize: Authorize,
+  challenge = 'Basic realm="cxs", charset="UTF-8"',
+): Middleware {
+  return async (ctx, next) => {
+    const roles = await authorize(ctx);
+    if (roles === undefined) {
+      throw new HttpError('UNAUTHORIZED', 'Authentication required', { 'WWW-Authenticate': challenge });
+    }
+    const read = READ_METHODS.has(ctx.method);
+    const allowed = roles.includes(ROLES.admin) || (read && roles.includes(ROLES.supervisor));
+    if (!allowed) {
+      throw new HttpError(
+        'FORBIDDEN',
+        read
+          ? 'This operation needs the Administrator or Supervisor role'
+          : 'This operation needs the Administrator role',
+      );
+    }
+    await next();
+  };
+}

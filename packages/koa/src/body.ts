@@ -1,0 +1,105 @@
+/** Request bodies (SPEC §2, §10): content type, size limit, strict UTF-8, JSON syntax. */
+import type { IncomingMessage } from 'node:http';
+import { HttpError } from './errors.js';
+
+/** The default body limit: 1 MiB (SPEC §10). */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Check the content type of a request that has a body: `application/json` with or without a
+ * `charset` (UTF-8 only), or none at all (SPEC §2). Anything else → 415.
+ */
+export function checkContentType(header: string | undefined): void {
+  if (header === undefined || header.trim() === '') return;
+  const [type = '', ...params] = header.split(';').map((p) => p.trim());
+  if (type.toLowerCase() !== 'application/json') {
+    throw new HttpError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Unsupported content type '${type}': send application/json (or no content type)`,
+    );
+  }
+  for (const p of params) {
+    const [name = '', value = ''] = p.split('=').map((s) => s.trim());
+    if (name.toLowerCase() === 'charset' && value.replace(/"/g, '').toLowerCase() !== 'utf-8') {
+      throw new HttpError('UNSUPPORTED_MEDIA_TYPE', `Unsupported charset '${value}': send UTF-8`);
+    }
+  }
+}
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError('BODY_TOO_LARGE', `Request body too large: the limit is ${limit} bytes`);
+}
+
+/** Read the raw bytes, failing as soon as `limit` is passed (the rest is discarded by Node). */
+function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        // Keep draining so the client can finish sending and read the 413.
+        req.resume();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(new HttpError('BAD_REQUEST', `Request body could not be read: ${error.message}`));
+    };
+    const onAborted = () => onError(new Error('the client aborted the request'));
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+    req.once('aborted', onAborted);
+  });
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Read and parse a JSON request body. Resolves to `undefined` when the request has no body (the
+ * core decides whether that is allowed). Errors: 415 for another content type, 413 past `limit`
+ * bytes (checked on `Content-Length` first, then while reading), 400 `MALFORMED_JSON` for bytes
+ * that are not UTF-8 or not JSON. The core checks everything else (forbidden keys, depth, fields).
+ */
+export async function readJsonBody(
+  req: IncomingMessage,
+  limit: number = DEFAULT_BODY_LIMIT,
+): Promise<unknown> {
+  const declared = req.headers['content-length'];
+  const chunked = req.headers['transfer-encoding'] !== undefined;
+  if (!chunked && (declared === undefined || declared === '0')) return undefined;
+  checkContentType(req.headers['content-type']);
+  if (declared !== undefined && Number(declared) > limit) {
+    req.resume();
+    throw tooLarge(limit);
+  }
+  const raw = await readRaw(req, limit);
+  if (raw.length === 0) return undefined;
+  let text: string;
+  try {
+    text = utf8.decode(raw);
+  } catch {
+    throw new HttpError('MALFORMED_JSON', 'Request body is not valid UTF-8');
+  }
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new HttpError('MALFORMED_JSON', `Request body is not valid JSON: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Export to files (SPEC §8.2): three files, services / states / tasks, in JSON (an array of rows)
+ * or CSV (a header, then one row per entity, nested objects and extensions as JSON text). Every
+ * state and task row carries its `service_id`. Written with bounded buffers: memory stays flat.
+ */
+import { type FileHandle, mkdir, open, unlink } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { ServiceView } from '@cxs/core';
+import { csvHeader, csvRow } from './csv.js';
+
+/** File formats of the export. */
+export type ExportFormat = 'json' | 'csv';
+
+const COMMON = ['est_duration', 'started', 'completed', 'disposition', 'disposition_desc', 'duration'];
+const NESTED = ['active_states', 'completed_states', 'active_tasks', 'completed_tasks'];
+
+/** CSV columns per file; `extensions` holds every other key as one JSON object. */
+export const CSV_COLUMNS = {
+  services: ['service_id', 'service_type', 'customer_id', 'contact_key', ...COMMON, 'extensions'],
+  states: ['service_id', 'state_id', 'state_type', 'previous_state_id', ...COMMON, 'extensions'],
+  tasks: ['service_id', 'task_id', 'task_type', 'state_id', ...COMMON, 'extensions'],
+} as const;
+
+type Kind = keyof typeof CSV_COLUMNS;
+
+const FLUSH_AT = 64 * 1024;
+
+class RowFile {
+  #buffer = '';
+  #rows = 0;
+  constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+    private readonly format: ExportFormat,
+    private readonly kind: Kind,
+  ) {
+    this.#buffer = format === 'json' ? '[' : csvHeader(CSV_COLUMNS[kind]);
+  }
+
+  async write(row: Record<string, unknown>): Promise<void> {
+    if (this.format === 'json') {
+      this.#buffer += `${this.#rows === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`;
+    } else {
+      const columns: readonly string[] = CSV_COLUMNS[this.kind];
+      const extensions: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(row)) if (!columns.includes(k)) extensions[k] = v;
+      this.#buffer += csvRow(columns, {
+        ...row,
+        extensions: Object.keys(extensions).length === 0 ? undefined : extensions,
+      });
+    }
+    this.#rows++;
+    if (this.#buffer.length >= FLUSH_AT) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#buffer.length === 0) return;
+    const text = this.#buffer;
+    this.#buffer = '';
+    await this.handle.write(text);
+  }
+
+  async finish(): Promise<void> {
+    if (this.format === 'json') this.#buffer += this.#rows === 0 ? ']\n' : '\n]\n';
+    await this.flush();
+    await this.handle.close();
+  }
+}
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+/** `export<yyyyMMdd>_<HHmmss>_<SSS>` in UTC. */
+export function exportBaseName(at: Date): string {
+  const d = `${at.getUTCFullYear()}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}`;
+  const t = `${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`;
+  return `export${d}_${t}_${pad(at.getUTCMilliseconds(), 3)}`;
+}
+
+/** Create the three files exclusively; a name already taken moves the stamp on by 1 ms. */
+async function createFiles(dir: string, format: ExportFormat, at: Date): Promise<RowFile[]> {
+  for (let ms = at.getTime(); ; ms++) {
+    const base = exportBaseName(new Date(ms));
+    const files: RowFile[] = [];
+    try {
+      for (const kind of ['services', 'states', 'tasks'] as const) {
+        const path = resolve(dir, `${base}_${kind}.${format}`);
+        files.push(new RowFile(path, await open(path, 'wx'), format, kind));
+      }
+      return files;
+    } catch (error) {
+      await discard(files);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || ms - at.getTime() > 1000) throw error;
+    }
+  }
+}
+
+async function discard(files: readonly RowFile[]): Promise<void> {
+  for (const f of files) {
+    await f.finish().catch(() => undefined);
+    await unlink(f.path).catch(() => undefined);
+  }
+}
+
+function without(view: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(view)) if (!keys.includes(k)) out[k] = v;
+  return out;
+}
+
+/**
+ * Write `services` (full services, as `exportServices` yields with `export_content`) to three new
+ * files in `dir` (created if missing) and resolve to their absolute paths: services, states, tasks.
+ * On failure the partial files are removed.
+ */
+export async function exportToFiles(
+  services: AsyncIterable<ServiceView | string>,
+  dir: string,
+  format: ExportFormat,
+  at: Date = new Date(),
+): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files = await createFiles(dir, format, at);
+  const [servicesFile, statesFile, tasksFile] = files as [RowFile, RowFile, RowFile];
+  try {
+    for await (const item of services) {
+      if (typeof item === 'string') throw new TypeError('exportToFiles needs full services (export_content)');
+      const view = item as unknown as Record<string, unknown>;
+      const service_id = item.service_id;
+      await servicesFile.write(without(view, NESTED));
+      for (const state of [...(item.active_states ?? []), ...(item.completed_states ?? [])]) {
+        await statesFile.write({ service_id, ...without(state, ['service_id']) });
+      }
+      for (const task of [...(item.active_tasks ?? []), ...(item.completed_tasks ?? [])]) {
+        await tasksFile.write({ service_id, ...without(task, ['service_id']) });
+      }
+    }
+    for (const f of files) await f.finish();
+  } catch (error) {
+    await discard(files);
+    throw error;
+  }
+  return files.map((f) => f.path);
+}

@@ -1,0 +1,44 @@
+/**
+ * `@cxs/koa`: the HTTP adapter of `@cxs/core` on the documented Genesys Context Services routes
+ * (`/genesys/1/cs`), and the standalone server behind the `cxs` command.
+ *
+ * @example
+ * ```ts
+ * import { createContextServices } from '@cxs/core';
+ * import { MemoryStore } from '@cxs/core/memory';
+ * import { createApp } from '@cxs/koa';
+ * const engine = await createContextServices({ store: new MemoryStore() });
+ * createApp(engine).listen(8080, '127.0.0.1');
+ * ```
+ */
+export { createApp, requestLogger } from './app.js';
+export {
+  type Authorize,
+  basicAuth,
+  checkUsers,
+  hashPassword,
+  loadUsersFile,
+  ROLES,
+  requireRoles,
+  type UserEntry,
+  verifyPassword,
+} from './auth.js';
+export { checkContentType, DEFAULT_BODY_LIMIT, readJsonBody } from './body.js';
+export {
+  CORE_ERROR_MAP,
+  type ErrorBody,
+  type ErrorHandlerOptions,
+  type ErrorMapping,
+  type ErrorResponse,
+  EXCEPTIONS,
+  errorHandler,
+  HTTP_ERROR_MAP,
+  HttpError,
+  type HttpErrorCode,
+  isHttpError,
+  toErrorResponse,
+} from './errors.js';
+export { type ExportFormat, exportBaseName, exportToFiles } from './export-files.js';
+export { type OpenApiOptions, openApiDocument, openApiPath } from './openapi.js';
+export { allRoutes, createRouter, DEFAULT_BASE_PATH, type RouterOptions } from './router.js';
+export { checkTenants, type Tenant, tenantResolver } from './tenancy.js';

@@ -1,0 +1,128 @@
+/** `createRouter`: every route of SPEC §4 on an `@koa/router` Router. */
+import type { ContextServices, RawQuery } from '@cxs/core';
+import { Router } from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import type { Logger } from 'pino';
+import { type Authorize, requireRoles } from './auth.js';
+import { DEFAULT_BODY_LIMIT, readJsonBody } from './body.js';
+import { errorHandler, HttpError } from './errors.js';
+import { openApiDocument } from './openapi.js';
+import { checkQueryNames } from './query-params.js';
+import type { RouteSpec } from './route-spec.js';
+import { maintenanceRoutes } from './routes-maintenance.js';
+import { serviceRoutes } from './routes-services.js';
+import { stateRoutes, taskRoutes } from './routes-states-tasks.js';
+import { type Tenant, tenantResolver } from './tenancy.js';
+
+/** The documented base path (SPEC §2). */
+export const DEFAULT_BASE_PATH = '/genesys/1/cs';
+
+/** Every route, in registration order (literal segments before the parameters they overlap). */
+export const allRoutes: readonly RouteSpec[] = [
+  ...serviceRoutes,
+  ...stateRoutes,
+  ...taskRoutes,
+  ...maintenanceRoutes,
+];
+
+/** Options of {@link createRouter} and {@link createApp}. */
+export interface RouterOptions {
+  /** Base path of every route. Default `/genesys/1/cs`; `''` to nest the router under your own prefix. */
+  prefix?: string;
+  /** Status for unknown services, states and tasks: 400 as the original server (default) or 404. */
+  notFoundStatus?: 400 | 404;
+  /** Largest accepted request body in bytes (default 1 MiB) → 413. */
+  bodyLimit?: number;
+  /** Tenants; when non-empty the `ContactCenterId` header must name one (SPEC §9). */
+  tenants?: readonly Tenant[];
+  /** Enables roles: resolves the caller's roles (see `basicAuth`). */
+  authorize?: Authorize;
+  /** `WWW-Authenticate` value of 401 answers (default `Basic realm="cxs", charset="UTF-8"`). */
+  authChallenge?: string;
+  /** Directory of the file export (default `./exports`). */
+  exportDir?: string;
+  /** Receives unexpected errors; `createApp` also logs every request with it. */
+  logger?: Logger;
+}
+
+function requestPath(ctx: Context): string {
+  const url = ctx.originalUrl;
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/** Path segments must be valid percent-encoding (the router would otherwise pass them raw). */
+function checkCaptures(ctx: Context): void {
+  for (const raw of (ctx as { captures?: string[] }).captures ?? []) {
+    try {
+      decodeURIComponent(raw);
+    } catch {
+      throw new HttpError('BAD_REQUEST', `Malformed percent-encoding in path segment '${raw}'`);
+    }
+  }
+}
+
+function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOptions): Middleware {
+  const resolveTenant = tenantResolver(options.tenants);
+  const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const exportDir = options.exportDir ?? './exports';
+  return async (ctx) => {
+    checkCaptures(ctx);
+    const query = ctx.query as RawQuery;
+    checkQueryNames(query, spec.query);
+    const header = ctx.get('ContactCenterId');
+    const tenant = resolveTenant(header === '' ? undefined : header);
+    const result = await spec.handle({
+      engine,
+      params: (ctx as unknown as { params: Record<string, string> }).params,
+      query,
+      call: tenant === '' ? {} : { tenant },
+      body: () => readJsonBody(ctx.req, limit),
+      requestPath: requestPath(ctx),
+      ctx,
+      exportDir,
+    });
+    if (result === undefined) return;
+    if (result.location !== undefined) ctx.set('Location', result.location);
+    if (result.body === undefined) {
+      ctx.body = null;
+      ctx.status = result.status;
+    } else {
+      ctx.status = result.status;
+      ctx.body = result.body;
+    }
+  };
+}
+
+/**
+ * Build an `@koa/router` Router serving every route of SPEC §4 (and `GET <prefix>/openapi.json`)
+ * on `engine`. Mount it in any Koa app beside your own routes; errors raised inside it already
+ * answer the JSON shape of SPEC §2.1. For 404/405 in that shape too, put {@link errorHandler}
+ * first in your app and add `router.allowedMethods({ throw: true })`, as `createApp` does.
+ *
+ * @example
+ * ```ts
+ * const router = createRouter(engine, { prefix: '/genesys/1/cs', notFoundStatus: 404 });
+ * app.use(errorHandler()).use(router.routes()).use(router.allowedMethods({ throw: true }));
+ * ```
+ */
+export function createRouter(engine: ContextServices, options: RouterOptions = {}): Router {
+  const prefix = options.prefix ?? DEFAULT_BASE_PATH;
+  const router = new Router({ prefix, sensitive: true });
+  const doc = openApiDocument(allRoutes, { prefix });
+  router.use(
+    errorHandler({
+      notFoundStatus: options.notFoundStatus ?? 400,
+      ...(options.logger ? { logger: options.logger } : {}),
+    }),
+  );
+  // The document is public: registered before the roles check, it answers before that runs.
+  router.get('openApi', '/openapi.json', (ctx) => {
+    ctx.body = doc;
+  });
+  if (options.authorize !== undefined) router.use(requireRoles(options.authorize, options.authChallenge));
+  for (const spec of allRoutes) {
+    router.register(spec.path, [spec.method], handlerFor(spec, engine, options), { name: spec.operationId });
+  }
+  return router;
+}
