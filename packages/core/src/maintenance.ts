@@ -82,7 +82,8 @@ export async function purge(
         const sid = lastComponent(k);
         return onService(ctx, keys, sid, async () => {
           const s = await ctx.repo.getService(keys, sid);
-          if (s === undefined || s.started.ts >= limit || !matches(s)) return;
+          // Expired services are already gone for every reader; the sweep removes them.
+          if (s === undefined || s.started.ts >= limit || s.expires <= ctx.clock.now() || !matches(s)) return;
           await removeService(ctx, keys, s, 'purged');
           purged++;
         });
