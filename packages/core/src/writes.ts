@@ -477,7 +477,9 @@ async function compositeInService(
   };
   if (item.task !== undefined) {
     const scope = item.associate ? state.id : undefined;
-    const active = serviceCreated || stateCreated ? [] : await ctx.repo.activeTasks(keys, s.id, scope);
+    // A new service has no tasks and a new state none of its own; other tasks of the service may match.
+    const fresh = serviceCreated || (stateCreated && scope !== undefined);
+    const active = fresh ? [] : await ctx.repo.activeTasks(keys, s.id, scope);
     const wantedTask = typeKey(item.task.fields.task_type);
     let task = active.filter((t) => typeKey(t.task_type) === wantedTask).sort((a, b) => a.id - b.id)[0];
     result.task_created = task === undefined;

@@ -302,6 +302,21 @@ describe('composite start (SPEC §6)', () => {
     expect(r2?.task_created).toBe(true);
   });
 
+  it('without associate_state_task a new state still reuses an active task of the service', async () => {
+    const { cs } = await setup();
+    const first = (
+      await cs.compositeStart({
+        services: [{ service: { customer_id: 'C' }, state: { state_type: 'a' }, task: { task_type: 't' } }],
+      })
+    ).services[0];
+    const second = (
+      await cs.compositeStart({
+        services: [{ service: { customer_id: 'C' }, state: { state_type: 'b' }, task: { task_type: 't' } }],
+      })
+    ).services[0];
+    expect(second).toMatchObject({ state_created: true, task_id: first?.task_id, task_created: false });
+  });
+
   it('concurrent composite starts for one customer create one service', async () => {
     const { cs } = await setup();
     const item = { service: { customer_id: 'C' }, state: { state_type: 's' } };
