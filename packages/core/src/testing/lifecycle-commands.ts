@@ -75,19 +75,21 @@ export const targetArb: fc.Arbitrary<Target> = fc.record({
   wrongTenant: fc.nat({ max: 15 }).map((n) => n === 0),
 });
 
-function pick(m: LifecycleModel, t: Target): ModelService {
+/** The service a {@link Target} designates in the model. */
+export function pickService(m: LifecycleModel, t: Target): ModelService {
   const visible = m.services.filter((s) => isVisible(m, s));
   const from = t.anyService || visible.length === 0 ? m.services : visible;
   return from[t.index % from.length] as ModelService;
 }
 
-function tenantFor(s: ModelService, t: Target): CallOptions {
+/** The call options of a command on `s`: its tenant, or the other one for a wrong-tenant call. */
+export function targetOptions(s: ModelService, t: Target): CallOptions {
   const tenant = t.wrongTenant ? (TENANTS.find((x) => x !== s.tenant) as string) : s.tenant;
   return { tenant };
 }
 
 /** SERVICE_NOT_FOUND when the service is gone, expired, or asked for in another tenant. */
-function serviceError(m: LifecycleModel, s: ModelService, t: Target): ErrorCode | undefined {
+export function serviceError(m: LifecycleModel, s: ModelService, t: Target): ErrorCode | undefined {
   return t.wrongTenant || !isVisible(m, s) ? 'SERVICE_NOT_FOUND' : undefined;
 }
 
@@ -107,15 +109,15 @@ function resolveChild(children: Map<number, ModelChild>, ref: ChildRef): { id: n
   return { id, child: children.get(id) as ModelChild };
 }
 
-/** Base of the commands that address one service. */
-abstract class OnService implements LifecycleCommand {
+/** Base of the commands that address one service: extend it for your own commands. */
+export abstract class ServiceCommand implements LifecycleCommand {
   constructor(readonly target: Target) {}
   /** Runs only when there is a service to address (and, see `ready`, a state or task to name). */
   check(model: Readonly<LifecycleModel>): boolean {
     const m = model as LifecycleModel;
     if (m.services.length === 0) return false;
     if (!this.target.anyService && !m.services.some((s) => isVisible(m, s))) return false;
-    return this.ready(pick(m, this.target));
+    return this.ready(pickService(m, this.target));
   }
   /** Whether the command makes sense on this service; a bogus reference always does. */
   protected ready(_s: ModelService): boolean {
@@ -174,7 +176,7 @@ export class StartServiceCommand implements LifecycleCommand {
     `startService(t${this.tenant}, c${this.customer}, k${this.contactKey}, ${this.type}, ttl ${this.ttl}, auto ${this.autoAfter}, cart ${this.cart})`;
 }
 
-export class EndServiceCommand extends OnService {
+export class EndServiceCommand extends ServiceCommand {
   constructor(
     target: Target,
     readonly early: boolean,
@@ -182,7 +184,7 @@ export class EndServiceCommand extends OnService {
     super(target);
   }
   async run(m: LifecycleModel, r: LifecycleReal) {
-    const s = pick(m, this.target);
+    const s = pickService(m, this.target);
     const expected =
       serviceError(m, s, this.target) ??
       (s.completed !== undefined ? 'ALREADY_COMPLETED' : this.early ? 'COMPLETED_BEFORE_START' : undefined);
@@ -190,7 +192,7 @@ export class EndServiceCommand extends OnService {
     const res = await expectOutcome(
       r,
       expected,
-      () => r.cs.endService(s.id, body, tenantFor(s, this.target)).then(() => true),
+      () => r.cs.endService(s.id, body, targetOptions(s, this.target)).then(() => true),
       this.toString(),
     );
     if (!res) return;
@@ -202,7 +204,7 @@ export class EndServiceCommand extends OnService {
   toString = () => `endService(${JSON.stringify(this.target)}, early ${this.early})`;
 }
 
-export class AssociateCommand extends OnService {
+export class AssociateCommand extends ServiceCommand {
   constructor(
     target: Target,
     readonly customer: number,
@@ -210,12 +212,12 @@ export class AssociateCommand extends OnService {
     super(target);
   }
   async run(m: LifecycleModel, r: LifecycleReal) {
-    const s = pick(m, this.target);
+    const s = pickService(m, this.target);
     const customer = CUSTOMERS[this.customer % CUSTOMERS.length] as string;
     const res = await expectOutcome(
       r,
       serviceError(m, s, this.target),
-      () => r.cs.associate(customer, s.id, {}, tenantFor(s, this.target)).then(() => true),
+      () => r.cs.associate(customer, s.id, {}, targetOptions(s, this.target)).then(() => true),
       this.toString(),
     );
     if (!res) return;
@@ -225,7 +227,7 @@ export class AssociateCommand extends OnService {
   toString = () => `associate(${JSON.stringify(this.target)}, c${this.customer})`;
 }
 
-export class StartStateCommand extends OnService {
+export class StartStateCommand extends ServiceCommand {
   constructor(
     target: Target,
     readonly previous: ChildRef | null,
@@ -237,7 +239,7 @@ export class StartStateCommand extends OnService {
     return this.previous === null || this.previous.bogus || s.states.size > 0;
   }
   async run(m: LifecycleModel, r: LifecycleReal) {
-    const s = pick(m, this.target);
+    const s = pickService(m, this.target);
     const prev = this.previous === null ? undefined : resolveChild(s.states, this.previous);
     const expected =
       serviceError(m, s, this.target) ??
@@ -251,7 +253,7 @@ export class StartStateCommand extends OnService {
     const res = await expectOutcome(
       r,
       expected,
-      () => r.cs.startState(s.id, body, tenantFor(s, this.target)),
+      () => r.cs.startState(s.id, body, targetOptions(s, this.target)),
       this.toString(),
     );
     if (res === undefined) return;
@@ -264,7 +266,7 @@ export class StartStateCommand extends OnService {
     `startState(${JSON.stringify(this.target)}, prev ${JSON.stringify(this.previous)}, ${this.type})`;
 }
 
-export class EndStateCommand extends OnService {
+export class EndStateCommand extends ServiceCommand {
   constructor(
     target: Target,
     readonly state: ChildRef,
@@ -276,7 +278,7 @@ export class EndStateCommand extends OnService {
     return this.state.bogus || s.states.size > 0;
   }
   async run(m: LifecycleModel, r: LifecycleReal) {
-    const s = pick(m, this.target);
+    const s = pickService(m, this.target);
     const { id, child } = resolveChild(s.states, this.state);
     const expected =
       serviceError(m, s, this.target) ??
@@ -291,7 +293,7 @@ export class EndStateCommand extends OnService {
     const res = await expectOutcome(
       r,
       expected,
-      () => r.cs.endState(s.id, id, body, tenantFor(s, this.target)).then(() => true),
+      () => r.cs.endState(s.id, id, body, targetOptions(s, this.target)).then(() => true),
       this.toString(),
     );
     if (!res || child === undefined) return;
@@ -303,7 +305,7 @@ export class EndStateCommand extends OnService {
     `endState(${JSON.stringify(this.target)}, ${JSON.stringify(this.state)}, early ${this.early})`;
 }
 
-export class TransitionCommand extends OnService {
+export class TransitionCommand extends ServiceCommand {
   constructor(
     target: Target,
     readonly from: ChildRef,
@@ -315,7 +317,7 @@ export class TransitionCommand extends OnService {
     return this.from.bogus || s.states.size > 0;
   }
   async run(m: LifecycleModel, r: LifecycleReal) {
-    const s = pick(m, this.target);
+    const s = pickService(m, this.target);
     const { id, child } = resolveChild(s.states, this.from);
     const expected =
       serviceError(m, s, this.target) ??
@@ -330,7 +332,7 @@ export class TransitionCommand extends OnService {
     const res = await expectOutcome(
       r,
       expected,
-      () => r.cs.transition(s.id, body, tenantFor(s, this.target)),
+      () => r.cs.transition(s.id, body, targetOptions(s, this.target)),
       this.toString(),
     );
     if (res === undefined || child === undefined) return;
@@ -344,7 +346,7 @@ export class TransitionCommand extends OnService {
   toString = () => `transition(${JSON.stringify(this.target)}, ${JSON.stringify(this.from)}, ${this.type})`;
 }
 
-export class StartTaskCommand extends OnService {
+export class StartTaskCommand extends ServiceCommand {
   constructor(
     target: Target,
     readonly state: ChildRef | null,
@@ -356,7 +358,7 @@ export class StartTaskCommand extends OnService {
     return this.state === null || this.state.bogus || s.states.size > 0;
   }
   async run(m: LifecycleModel, r: LifecycleReal) {
-    const s = pick(m, this.target);
+    const s = pickService(m, this.target);
     const owner = this.state === null ? undefined : resolveChild(s.states, this.state);
     const expected =
       serviceError(m, s, this.target) ??
@@ -370,7 +372,7 @@ export class StartTaskCommand extends OnService {
     const res = await expectOutcome(
       r,
       expected,
-      () => r.cs.startTask(s.id, body, tenantFor(s, this.target)),
+      () => r.cs.startTask(s.id, body, targetOptions(s, this.target)),
       this.toString(),
     );
     if (res === undefined) return;
@@ -386,7 +388,7 @@ export class StartTaskCommand extends OnService {
   toString = () => `startTask(${JSON.stringify(this.target)}, ${JSON.stringify(this.state)}, ${this.type})`;
 }
 
-export class EndTaskCommand extends OnService {
+export class EndTaskCommand extends ServiceCommand {
   constructor(
     target: Target,
     readonly task: ChildRef,
@@ -398,7 +400,7 @@ export class EndTaskCommand extends OnService {
     return this.task.bogus || s.tasks.size > 0;
   }
   async run(m: LifecycleModel, r: LifecycleReal) {
-    const s = pick(m, this.target);
+    const s = pickService(m, this.target);
     const { id, child } = resolveChild(s.tasks, this.task);
     const expected =
       serviceError(m, s, this.target) ??
@@ -413,7 +415,7 @@ export class EndTaskCommand extends OnService {
     const res = await expectOutcome(
       r,
       expected,
-      () => r.cs.endTask(s.id, id, body, tenantFor(s, this.target)).then(() => true),
+      () => r.cs.endTask(s.id, id, body, targetOptions(s, this.target)).then(() => true),
       this.toString(),
     );
     if (!res || child === undefined) return;
@@ -425,7 +427,7 @@ export class EndTaskCommand extends OnService {
 }
 
 /** Replace (`merge: false`) or merge an extension of the service, one of its states or tasks. */
-export class ExtensionCommand extends OnService {
+export class ExtensionCommand extends ServiceCommand {
   constructor(
     target: Target,
     readonly entity: 'service' | 'state' | 'task',
@@ -441,7 +443,7 @@ export class ExtensionCommand extends OnService {
     return (this.entity === 'state' ? s.states : s.tasks).size > 0;
   }
   async run(m: LifecycleModel, r: LifecycleReal) {
-    const s = pick(m, this.target);
+    const s = pickService(m, this.target);
     const name = EXTENSION_NAMES[this.name % EXTENSION_NAMES.length] as string;
     let expected = serviceError(m, s, this.target);
     const ref: { service_id: string; state_id?: number; task_id?: number } = { service_id: s.id };
@@ -459,7 +461,7 @@ export class ExtensionCommand extends OnService {
     if (ext !== undefined && current === undefined && ext.size + 1 > m.config.extensionKeysPerEntity) {
       expected ??= 'LIMIT_EXCEEDED';
     }
-    const options = tenantFor(s, this.target);
+    const options = targetOptions(s, this.target);
     const call = this.merge
       ? () => r.cs.mergeExtension(ref, name, this.value, options)
       : () => r.cs.putExtension(ref, name, this.value, options);
@@ -475,7 +477,7 @@ export class ExtensionCommand extends OnService {
     `${this.merge ? 'merge' : 'put'}Extension(${JSON.stringify(this.target)}, ${this.entity} ${JSON.stringify(this.ref)}, n${this.name}, ${JSON.stringify(this.value)})`;
 }
 
-export class UpdateExpirationCommand extends OnService {
+export class UpdateExpirationCommand extends ServiceCommand {
   constructor(
     target: Target,
     readonly ttl: number | null,
@@ -484,7 +486,7 @@ export class UpdateExpirationCommand extends OnService {
     super(target);
   }
   async run(m: LifecycleModel, r: LifecycleReal) {
-    const s = pick(m, this.target);
+    const s = pickService(m, this.target);
     const body: Record<string, unknown> = {};
     if (this.ttl !== null) body.ttl = this.ttl;
     if (this.offset !== null) body.expiration_time = iso(m.now + this.offset);
@@ -493,7 +495,7 @@ export class UpdateExpirationCommand extends OnService {
     const res = await expectOutcome(
       r,
       expected,
-      () => r.cs.updateExpiration(s.id, body, tenantFor(s, this.target)).then(() => true),
+      () => r.cs.updateExpiration(s.id, body, targetOptions(s, this.target)).then(() => true),
       this.toString(),
     );
     if (!res) return;
@@ -509,13 +511,13 @@ export class UpdateExpirationCommand extends OnService {
   toString = () => `updateExpiration(${JSON.stringify(this.target)}, ttl ${this.ttl}, offset ${this.offset})`;
 }
 
-export class DeleteCommand extends OnService {
+export class DeleteCommand extends ServiceCommand {
   async run(m: LifecycleModel, r: LifecycleReal) {
-    const s = pick(m, this.target);
+    const s = pickService(m, this.target);
     const res = await expectOutcome(
       r,
       serviceError(m, s, this.target),
-      () => r.cs.deleteService(s.id, tenantFor(s, this.target)).then(() => true),
+      () => r.cs.deleteService(s.id, targetOptions(s, this.target)).then(() => true),
       this.toString(),
     );
     if (res) s.removed = true; // L8
@@ -565,7 +567,7 @@ export class AdvanceClockCommand implements LifecycleCommand {
 }
 
 /** Move the clock to exactly one millisecond before, at, or after a service's next deadline. */
-export class AdvanceToDeadlineCommand extends OnService {
+export class AdvanceToDeadlineCommand extends ServiceCommand {
   constructor(
     target: Target,
     readonly kind: 'expiry' | 'auto-complete',
@@ -574,7 +576,7 @@ export class AdvanceToDeadlineCommand extends OnService {
     super(target);
   }
   async run(m: LifecycleModel, r: LifecycleReal) {
-    const s = pick(m, this.target);
+    const s = pickService(m, this.target);
     const deadline = this.kind === 'expiry' ? expiresAt(m, s) : autoCompleteAt(m, s);
     if (s.removed || deadline === undefined || deadline + this.delta <= m.now) return;
     r.clock.advance(deadline + this.delta - m.now);
