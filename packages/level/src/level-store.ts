@@ -44,8 +44,12 @@ const messageOf = (e: unknown): string => (e instanceof Error ? e.message : Stri
 const NOT_OPEN_CODES = new Set(['LEVEL_DATABASE_NOT_OPEN', 'LEVEL_ITERATOR_NOT_OPEN']);
 
 function positiveInteger(name: string, value: unknown): void {
-  if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) > 0)) {
-    throw new TypeError(`LevelStore: ${name} must be a positive integer (bytes)`);
+  // LevelDB reads these as 32-bit unsigned integers.
+  if (
+    value !== undefined &&
+    !(Number.isInteger(value) && (value as number) > 0 && (value as number) < 2 ** 32)
+  ) {
+    throw new TypeError(`LevelStore: ${name} must be a positive integer of bytes below 4 GiB`);
   }
 }
 

@@ -29,6 +29,7 @@ describe('LevelStore options and lifecycle', () => {
       { location: 1 },
       { location: 'x', cacheSize: -1 },
       { location: 'x', cacheSize: 1.5 },
+      { location: 'x', cacheSize: 2 ** 32 },
       { location: 'x', writeBufferSize: '4mb' },
       { location: 'x', sync: 'yes' },
     ];
