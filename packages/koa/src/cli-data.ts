@@ -1,0 +1,159 @@
+/**
+ * `cxs export`, `cxs import`, `cxs purge`: work directly on a LevelDB data directory (the server
+ * must not be running on it). The file format is JSON lines: one full service per line, as the
+ * export stream yields with `export_content=true`.
+ */
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { type CallOptions, type ContextServices, createContextServices, type ExportQuery } from '@cxs/core';
+import { type OptionSpec, readOptions, required, UsageError } from './cli-options.js';
+import { openStore } from './cli-serve.js';
+import { progress } from './progress.js';
+
+const DATA: OptionSpec = { flag: 'data', env: 'CXS_DATA', default: './data', help: 'LevelDB directory' };
+const TENANT: OptionSpec = { flag: 'tenant', env: 'CXS_TENANT', help: 'tenant id (multi-tenant data)' };
+
+/** Options of `cxs export`. */
+export const EXPORT_OPTIONS: readonly OptionSpec[] = [
+  DATA,
+  TENANT,
+  { flag: 'out', help: 'file to write (default: standard output)' },
+  { flag: 'from', default: '1970-01-01T00:00:00.000Z', help: 'time_from of the selection' },
+  { flag: 'to', default: '9999-12-31T23:59:59.999Z', help: 'time_to of the selection' },
+  { flag: 'filter-events', default: 'any', help: 'any, started or completed' },
+  { flag: 'filter-state', default: 'any', help: 'any, active or inactive' },
+];
+
+/** Options of `cxs import`. */
+export const IMPORT_OPTIONS: readonly OptionSpec[] = [
+  DATA,
+  TENANT,
+  { flag: 'in', help: 'JSON lines file to read (default: standard input)' },
+];
+
+/** Options of `cxs purge`. */
+export const PURGE_OPTIONS: readonly OptionSpec[] = [
+  DATA,
+  TENANT,
+  { flag: 'before', help: 'purge services started before this instant (required)' },
+  {
+    flag: 'operation',
+    help: 'purge.service.all | .started | .started.anonymous | .completed | .completed.anonymous',
+  },
+];
+
+async function withEngine<T>(data: string, fn: (engine: ContextServices) => Promise<T>): Promise<T> {
+  const engine = await createContextServices({ store: await openStore('level', data) });
+  try {
+    return await fn(engine);
+  } finally {
+    await engine.close();
+  }
+}
+
+const call = (tenant: unknown): CallOptions => (typeof tenant === 'string' ? { tenant } : {});
+
+/** `cxs export`: resolves to the exit code, or -1 for `--help`. */
+export async function exportCommand(
+  argv: readonly string[],
+  stdout: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
+  const o = readOptions(argv, EXPORT_OPTIONS);
+  if (o.help) return -1;
+  const query: ExportQuery = {
+    time_from: String(o.from),
+    time_to: String(o.to),
+    filter_events: String(o['filter-events']) as ExportQuery['filter_events'] & string,
+    filter_state: String(o['filter-state']) as ExportQuery['filter_state'] & string,
+    export_content: true,
+  };
+  const toFile = typeof o.out === 'string' && o.out !== '-';
+  // Opened first and exclusively: an existing file is never overwritten.
+  const out: NodeJS.WritableStream = toFile ? (await open(String(o.out), 'wx')).createWriteStream() : stdout;
+  let failed: unknown;
+  const onError = (error: unknown) => {
+    failed = error;
+  };
+  out.on('error', onError);
+  const count = await withEngine(String(o.data), async (engine) => {
+    const items = await engine.exportServices(query, call(o.tenant));
+    const bar = progress('exported');
+    let n = 0;
+    try {
+      for await (const item of items) {
+        if (failed !== undefined) throw failed;
+        if (!out.write(`${JSON.stringify(item)}\n`)) await once(out, 'drain');
+        n++;
+        bar.add();
+      }
+    } finally {
+      bar.done();
+    }
+    return n;
+  });
+  if (toFile) {
+    out.end();
+    await once(out, 'finish');
+  }
+  out.off('error', onError);
+  if (failed !== undefined) throw failed;
+  process.stderr.write(`exported ${count} services${toFile ? ` to ${o.out}` : ''}\n`);
+  return 0;
+}
+
+async function* readLines(path: string | undefined, onItem: () => void): AsyncGenerator<unknown> {
+  const input = path === undefined || path === '-' ? process.stdin : createReadStream(path);
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  let line = 0;
+  for await (const text of lines) {
+    line++;
+    if (text.trim() === '') continue;
+    try {
+      yield JSON.parse(text);
+    } catch (error) {
+      throw new UsageError(`line ${line} is not JSON: ${(error as Error).message}`);
+    }
+    onItem();
+  }
+}
+
+/** `cxs import`: resolves to the exit code, or -1 for `--help`. */
+export async function importCommand(argv: readonly string[]): Promise<number> {
+  const o = readOptions(argv, IMPORT_OPTIONS);
+  if (o.help) return -1;
+  const bar = progress('imported');
+  try {
+    const { imported } = await withEngine(String(o.data), (engine) =>
+      engine.importServices(
+        readLines(typeof o.in === 'string' ? o.in : undefined, () => bar.add()),
+        call(o.tenant),
+      ),
+    );
+    bar.done();
+    process.stderr.write(`imported ${imported} services\n`);
+    return 0;
+  } finally {
+    bar.done();
+  }
+}
+
+/** `cxs purge`: resolves to the exit code, or -1 for `--help`. */
+export async function purgeCommand(
+  argv: readonly string[],
+  stdout: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
+  const o = readOptions(argv, PURGE_OPTIONS);
+  if (o.help) return -1;
+  const body = { limit: required(o, 'before'), operation: required(o, 'operation') };
+  const bar = progress('purging', { spinner: true });
+  try {
+    const result = await withEngine(String(o.data), (engine) => engine.purge(body, call(o.tenant)));
+    bar.done();
+    stdout.write(`${JSON.stringify(result)}\n`);
+    return 0;
+  } finally {
+    bar.done();
+  }
+}
