@@ -81,6 +81,7 @@ function positiveInteger(name: string, value: unknown): void {
  * ```
  */
 export class LevelStore implements Store {
+  /** Persistent (data survives close and a new instance on the same location), snapshot iterators. */
   readonly capabilities: StoreCapabilities = Object.freeze({ persistent: true, snapshotIterators: true });
   /** The directory given as `location`. */
   readonly location: string;
