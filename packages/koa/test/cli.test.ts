@@ -1,0 +1,313 @@
+/**
+ * The `cxs` command line as a real child process: graceful shutdown of `serve` with a request in
+ * flight, export / import / purge on LevelDB directories, the lock message, flags and env vars.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ContextServices, createContextServices } from '@cxs/core';
+import { LevelStore } from '@cxs/level';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyPassword } from '../src/index.js';
+import { BASE, send } from './helpers.js';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const CLI = join(ROOT, 'packages/koa/src/cli.ts');
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'cxs-cli-'));
+});
+afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+function start(args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+/** Run a command to completion. */
+async function run(
+  args: string[],
+  options: { env?: Record<string, string>; input?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = start(args, options.env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (c) => {
+    stdout += c;
+  });
+  child.stderr?.on('data', (c) => {
+    stderr += c;
+  });
+  child.stdin?.end(options.input ?? '');
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, stdout, stderr };
+}
+
+/** Start `serve` and resolve once it prints its `listening on` line. */
+async function serve(args: string[], env: Record<string, string> = {}) {
+  const child = start(['serve', '--port', '0', '--log-level', 'warn', ...args], env);
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (c: Buffer) => {
+      output += c;
+      const m = /listening on (http:\/\/\S+)/.exec(output);
+      if (m) resolve(m[1] as string);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (c) => {
+      output += c;
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${output}`)));
+  });
+  return { child, url, exited, output: () => output };
+}
+
+async function openEngine(dir: string): Promise<ContextServices> {
+  return createContextServices({ store: new LevelStore({ location: dir }) });
+}
+
+describe('cxs serve', () => {
+  it('SIGTERM: stops accepting, finishes a request whose body is still uploading, closes the store, exits 0', async () => {
+    const data = join(tmp, 'graceful');
+    const server = await serve(['--data', data]);
+    const { port, hostname } = new URL(server.url);
+    const body = JSON.stringify({ customer_id: 'in-flight', Note: 'x'.repeat(2000) });
+    const half = Math.floor(body.length / 2);
+    const reply = new Promise<{ status: number; connection: string | undefined; text: string }>(
+      (resolve, reject) => {
+        const req = request(
+          {
+            host: hostname,
+            port,
+            method: 'POST',
+            path: `${BASE}/services/start`,
+            headers: {
+              'content-type': 'application/json',
+              'content-length': String(Buffer.byteLength(body)),
+            },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (c) => {
+              text += c;
+            });
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, text }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.write(body.slice(0, half));
+        // The rest is sent after SIGTERM, once the server has stopped accepting connections.
+        (globalThis as { finishUpload?: () => void }).finishUpload = () => req.end(body.slice(half));
+      },
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    server.child.kill('SIGTERM');
+    // New connections are refused while the upload is still in flight.
+    let refused = false;
+    for (let i = 0; i < 50 && !refused; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      refused = await send(`${server.url}${BASE}/openapi.json`, 'GET').then(
+        () => false,
+        () => true,
+      );
+    }
+    expect(refused).toBe(true);
+    (globalThis as { finishUpload?: () => void }).finishUpload?.();
+    const r = await reply;
+    expect(r.status).toBe(201);
+    expect(r.connection).toBe('close');
+    const sid = JSON.parse(r.text).service_id as string;
+    expect(await server.exited).toBe(0);
+    // The store was closed cleanly: the directory opens again and holds the service.
+    const engine = await openEngine(data);
+    try {
+      expect((await engine.getService(sid, { extensions: ['Note'] })).customer_id).toBe('in-flight');
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('flags win over environment variables; CXS_STORE=memory needs no data directory', async () => {
+    const data = join(tmp, 'never-created');
+    const server = await serve(['--port', '0'], {
+      CXS_PORT: 'not-a-port',
+      CXS_STORE: 'memory',
+      CXS_DATA: data,
+    });
+    try {
+      const r = await send(`${server.url}${BASE}/services/start`, 'POST', { contact_key: 'env' });
+      expect(r.status).toBe(201);
+      await expect(stat(data)).rejects.toThrow();
+    } finally {
+      server.child.kill('SIGINT');
+      expect(await server.exited).toBe(0);
+    }
+  });
+
+  it('bad usage exits 2 with a message; --help exits 0', async () => {
+    const [bad, help, unknown] = await Promise.all([
+      run(['serve', '--port', 'abc', '--store', 'memory']),
+      run(['serve', '--help']),
+      run(['frobnicate']),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--port must be an integer/);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--auto-complete-after/);
+    expect(help.stdout).toMatch(/CXS_PORT/);
+    expect(unknown.code).toBe(2);
+  });
+});
+
+describe('cxs export / import / purge on LevelDB', () => {
+  let source: string;
+  let expected: unknown[];
+  beforeAll(async () => {
+    source = join(tmp, 'source');
+    const engine = await openEngine(source);
+    try {
+      for (let i = 0; i < 30; i++) {
+        const { service_id } = await engine.startService({
+          ...(i % 2 === 0 ? { customer_id: `c${i}` } : { contact_key: `k${i}` }),
+          timestamp: new Date(Date.UTC(2020, 0, 1 + i)).toISOString(),
+          Ext: { i, text: 'é,"\n' },
+        });
+        await engine.startState(service_id, {
+          state_type: 's',
+          timestamp: new Date(Date.UTC(2020, 0, 1 + i, 1)).toISOString(),
+        });
+        if (i % 3 === 0)
+          await engine.endService(service_id, {
+            timestamp: new Date(Date.UTC(2020, 0, 2 + i)).toISOString(),
+          });
+      }
+      expected = [];
+      const all = await engine.exportServices({
+        time_from: '1970-01-01T00:00:00.000Z',
+        time_to: '9999-12-31T23:59:59.999Z',
+        export_content: true,
+      });
+      for await (const s of all) expected.push(s);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('export writes JSON lines; import into another directory reproduces every service with its id', async () => {
+    const file = join(tmp, 'dump.jsonl');
+    const exp = await run(['export', '--data', source, '--out', file]);
+    expect(exp.code, exp.stderr).toBe(0);
+    expect(exp.stderr).toContain('exported 30 services');
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l))).toEqual(expected);
+
+    const again = await run(['export', '--data', source, '--out', file]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/EEXIST/);
+
+    const target = join(tmp, 'target');
+    const imp = await run(['import', '--data', target, '--in', file]);
+    expect(imp.code, imp.stderr).toBe(0);
+    expect(imp.stderr).toContain('imported 30 services');
+    const toStdout = await run(['export', '--data', target]);
+    expect(toStdout.code).toBe(0);
+    const reimported = toStdout.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(reimported).toEqual(expected);
+
+    const dup = await run(['import', '--data', target, '--in', file]);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/already exists/);
+
+    const purge = await run([
+      'purge',
+      '--data',
+      target,
+      '--before',
+      '2020-01-16T00:00:00Z',
+      '--operation',
+      'purge.service.completed',
+    ]);
+    expect(purge.code, purge.stderr).toBe(0);
+    expect(JSON.parse(purge.stdout)).toEqual({ purged: 5 });
+    const after = await run(['export', '--data', target]);
+    expect(after.stdout.trim().split('\n')).toHaveLength(25);
+  });
+
+  it('import reads standard input and names a bad line', async () => {
+    const target = join(tmp, 'stdin-target');
+    const input = `${JSON.stringify(expected[0])}\n\n{not json\n`;
+    const r = await run(['import', '--data', target], { input });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/line 3 is not JSON/);
+  });
+
+  it('a directory held by another process: a clear message and exit 1', async () => {
+    const engine = await openEngine(source);
+    try {
+      const r = await run([
+        'purge',
+        '--data',
+        source,
+        '--before',
+        '2100-01-01T00:00:00Z',
+        '--operation',
+        'purge.service.all',
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/in use by another process: stop the server/);
+    } finally {
+      await engine.close();
+    }
+    const bad = await run(['purge', '--data', source, '--before', '2100-01-01T00:00:00Z']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--operation is required/);
+  });
+});
+
+describe('cxs hash-password', () => {
+  it('prints a hash of the password read from stdin, usable in a users file', async () => {
+    const r = await run(['hash-password'], { input: 'correct horse\n' });
+    expect(r.code).toBe(0);
+    const hash = r.stdout.trim();
+    expect(hash).toMatch(/^scrypt\$/);
+    expect(await verifyPassword('correct horse', hash)).toBe(true);
+    const users = join(tmp, 'users.json');
+    await writeFile(
+      users,
+      JSON.stringify({ users: [{ username: 'admin', password: hash, roles: ['Administrator'] }] }),
+    );
+    const server = await serve(['--store', 'memory', '--users', users]);
+    try {
+      const auth = `Basic ${Buffer.from('admin:correct horse').toString('base64')}`;
+      expect((await send(`${server.url}${BASE}/services/start`, 'POST', { contact_key: 'u' })).status).toBe(
+        401,
+      );
+      expect(
+        (
+          await send(
+            `${server.url}${BASE}/services/start`,
+            'POST',
+            { contact_key: 'u' },
+            { Authorization: auth },
+          )
+        ).status,
+      ).toBe(201);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+});
