@@ -198,6 +198,17 @@ describe('roles (HTTP Basic with a users file)', () => {
     expect((await t.req('GET', `/services/${sid}/states`, undefined, admin)).status).toBe(200);
   });
 
+  it('request logs carry method, path, status and duration, never credentials or bodies', async () => {
+    await t.req('POST', '/services/start', { customer_id: 'logged', Secret: 'body-secret' }, admin);
+    const line = t.logs.find((l) => l.msg === 'request' && l.method === 'POST' && l.status === 201);
+    expect(line).toMatchObject({ method: 'POST', path: '/genesys/1/cs/services/start', status: 201 });
+    expect(typeof line?.ms).toBe('number');
+    const all = JSON.stringify(t.logs);
+    expect(all).not.toContain('body-secret');
+    expect(all).not.toContain((admin.Authorization as string).slice(6));
+    expect(all).not.toContain('adm1n');
+  });
+
   it('the OpenAPI document is public', async () => {
     expect((await t.req('GET', '/openapi.json')).status).toBe(200);
   });
