@@ -2,7 +2,7 @@
 import type { ContextServices } from '@cxs/core';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { errorHandler, HttpError } from './errors.js';
+import { errorHandler, fallbackLogger, HttpError } from './errors.js';
 import { createRouter, type RouterOptions } from './router.js';
 
 /**
@@ -73,7 +73,7 @@ export function createApp(engine: ContextServices, options: RouterOptions = {}):
     // A client that goes away mid-response is not a server failure.
     if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE') {
       logger?.debug({ code }, 'client went away');
-    } else logger?.error({ err: error }, 'response failed');
+    } else (logger ?? fallbackLogger()).error({ err: error }, 'response failed');
   });
   return app;
 }

@@ -4,7 +4,7 @@
  */
 import { type ErrorCode, isContextServicesError } from '@cxs/core';
 import type { Context, Middleware } from 'koa';
-import type { Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 const NS = 'com.genesyslab.gsg.services.contextservices.exceptions';
 
@@ -168,11 +168,19 @@ export function toErrorResponse(error: unknown, notFoundStatus: 400 | 404 = 400)
   return fromMapping(HTTP_ERROR_MAP.INTERNAL_ERROR, 'INTERNAL_ERROR', 'Internal server error', {}, 404);
 }
 
+let stderrLogger: Pick<Logger, 'error'> | undefined;
+
+/** Where unexpected errors go when no logger is configured: pino on stderr, level error. */
+export function fallbackLogger(): Pick<Logger, 'error'> {
+  stderrLogger ??= pino({ level: 'error', base: { name: 'cxs' } }, pino.destination(2));
+  return stderrLogger;
+}
+
 /** Options of {@link errorHandler}. */
 export interface ErrorHandlerOptions {
   /** Status for unknown services, states and tasks: 400 as the original server (default) or 404. */
   notFoundStatus?: 400 | 404;
-  /** Receives unexpected errors (5xx) with their stack. */
+  /** Receives unexpected errors (5xx) with their stack; default: pino on stderr. */
   logger?: Pick<Logger, 'error'>;
 }
 

@@ -41,4 +41,5 @@ export {
 export { type ExportFormat, exportBaseName, exportToFiles } from './export-files.js';
 export { type OpenApiOptions, openApiDocument, openApiPath } from './openapi.js';
 export { allRoutes, createRouter, DEFAULT_BASE_PATH, type RouterOptions } from './router.js';
+export { listen, type ServerHandle } from './server.js';
 export { checkTenants, type Tenant, tenantResolver } from './tenancy.js';
