@@ -211,12 +211,13 @@ describe('cxs export / import / purge on LevelDB', () => {
     const lines = (await readFile(file, 'utf8')).trim().split('\n');
     expect(lines.map((l) => JSON.parse(l))).toEqual(expected);
 
-    const again = await run(['export', '--data', source, '--out', file]);
+    const target = join(tmp, 'target');
+    const [again, imp] = await Promise.all([
+      run(['export', '--data', source, '--out', file]),
+      run(['import', '--data', target, '--in', file]),
+    ]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/EEXIST/);
-
-    const target = join(tmp, 'target');
-    const imp = await run(['import', '--data', target, '--in', file]);
     expect(imp.code, imp.stderr).toBe(0);
     expect(imp.stderr).toContain('imported 30 services');
     const toStdout = await run(['export', '--data', target]);
