@@ -1,0 +1,90 @@
+/**
+ * `pnpm bench [--quick] [--only http,core,scale,maintenance,durability]`
+ *
+ * Runs the suites one after the other (never in parallel: the machine has 2 cores) and writes
+ * `results.json` and `RESULTS.md`: into bench/ for a full run of every suite, into bench/.tmp/
+ * for a quick or partial run, so that those never overwrite the committed full results.
+ */
+import { fileURLToPath } from 'node:url';
+import { machineInfo } from './lib/machine.js';
+import { Recorder, type RunResults, writeResults } from './lib/results.js';
+import { log, type SuiteContext } from './lib/suite.js';
+import { TMP } from './lib/temp.js';
+import { coreSuite } from './suites/core.js';
+import { durabilitySuite } from './suites/durability.js';
+import { httpSuite } from './suites/http.js';
+import { scaleSuite } from './suites/scale.js';
+
+const SUITES: Record<string, (ctx: SuiteContext) => Promise<void>> = {
+  http: httpSuite,
+  core: coreSuite,
+  scale: scaleSuite,
+  durability: durabilitySuite,
+};
+
+function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] | undefined } {
+  let quick = false;
+  let only: string[] | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') continue;
+    if (a === '--quick') quick = true;
+    else if (a === '--only') only = (argv[++i] ?? '').split(',').filter((s) => s !== '');
+    else if (a?.startsWith('--only='))
+      only = a
+        .slice(7)
+        .split(',')
+        .filter((s) => s !== '');
+    else throw new Error(`unknown argument ${a}: use --quick and/or --only ${Object.keys(SUITES).join(',')}`);
+  }
+  for (const s of only ?? []) if (!(s in SUITES)) throw new Error(`unknown suite ${s}`);
+  return { quick, only };
+}
+
+async function main(): Promise<void> {
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  const rec = new Recorder();
+  const t0 = performance.now();
+  const names = only ?? Object.keys(SUITES);
+  for (const name of names) {
+    log(`suite ${name}${quick ? ' (quick)' : ''}`);
+    await (SUITES[name] as (ctx: SuiteContext) => Promise<void>)({ quick, rec });
+  }
+  const partial = only !== undefined;
+  const results: RunResults = {
+    meta: {
+      mode: quick ? 'quick' : 'full',
+      date: new Date().toISOString(),
+      command: `pnpm bench${quick ? ' --quick' : ''}${partial ? ` --only ${names.join(',')}` : ''}`,
+      machine: machineInfo(),
+      seconds: (performance.now() - t0) / 1000,
+      facts: rec.facts,
+    },
+    records: rec.records,
+  };
+  const dir = quick || partial ? TMP : fileURLToPath(new URL('.', import.meta.url));
+  await writeResults(dir, results, fileURLToPath(new URL('analysis.md', import.meta.url)));
+  log(`done in ${Math.round(results.meta.seconds)} s: ${dir}/results.json, ${dir}/RESULTS.md`);
+}
+
+let finished = false;
+// A promise that can never settle would let Node exit quietly with code 0: fail loudly instead.
+process.on('beforeExit', () => {
+  if (!finished) {
+    process.stderr.write('bench failed: the run stopped before finishing (a promise never settled)\n');
+    process.exit(1);
+  }
+});
+
+main().then(
+  () => {
+    finished = true;
+    process.exit(0);
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

@@ -1,0 +1,185 @@
+/**
+ * Scale suite (LevelDB, in process through the engine): latency of listing one customer's
+ * services and of starting a task on a random stored service as the number of stored services
+ * grows, and of starting a task on services that already hold 1, 100 and 10,000 tasks. At each
+ * size from 1e4 on, the stream export's memory is measured in a child process on the same data
+ * (./maintenance.ts); the largest data set is then purged under load (./maintenance.ts).
+ */
+import { type ContextServices, createContextServices } from '@cxs/core';
+import { LevelStore } from '@cxs/level';
+import { serviceStartBody } from '../lib/conversation.js';
+import { runConcurrent, secondsSince, summarize, timeSequential } from '../lib/stats.js';
+import { log, type SuiteContext } from '../lib/suite.js';
+import { removeDir, tempDir } from '../lib/temp.js';
+import { exportMemory, purgeUnderLoad } from './maintenance.js';
+
+/** The customer whose list is measured: it has 10 services whatever the total. */
+const CUSTOMER = 'scale-customer';
+const POPULATE_CONCURRENCY = 64;
+
+/** Deterministic pseudo-random integers (mulberry32), so every run picks the same services. */
+export function prng(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}
+
+function openEngine(location: string): Promise<ContextServices> {
+  return createContextServices({
+    store: new LevelStore({ location }),
+    // The tasks-per-service figures need more than the default 10,000 states + tasks per service.
+    config: { limits: { entitiesPerService: 20_000 } },
+  });
+}
+
+/** `1e4` for powers of ten from 1,000 on, the plain number below. */
+export function label(n: number): string {
+  return n >= 1000 ? `1e${Math.round(Math.log10(n))}` : String(n);
+}
+
+interface Figure {
+  size: number;
+  p50: number;
+  p99: number;
+}
+
+/** Records for one curve: every size beside the smallest; the target on the largest. */
+function curve(rec: SuiteContext['rec'], name: string, unitOf: string, points: Figure[]): void {
+  const first = points[0] as Figure;
+  for (const p of points) {
+    const last = p === points[points.length - 1] && points.length > 1;
+    rec.add({
+      name: `${name}.p50@${label(p.size)}${unitOf}`,
+      value: p.p50,
+      unit: 'ms',
+      baseline: { name: `p50 @${label(first.size)}${unitOf}`, value: first.p50 },
+      ...(last ? { target: { on: 'ratio', op: '<=', value: 1.5 } } : {}),
+    });
+    rec.add({
+      name: `${name}.p99@${label(p.size)}${unitOf}`,
+      value: p.p99,
+      unit: 'ms',
+      baseline: { name: `p99 @${label(first.size)}${unitOf}`, value: first.p99 },
+    });
+  }
+}
+
+async function servicesCurve(ctx: SuiteContext): Promise<void> {
+  const { quick, rec } = ctx;
+  const sizes = quick ? [1e3, 1e4] : [1e3, 1e4, 1e5, 1e6];
+  const purgeCount = quick ? 1e4 : 1e5;
+  const samples = quick ? 300 : 1000;
+  const dir = await tempDir('scale');
+  const location = `${dir}/data`;
+  let cs = await openEngine(location);
+  const sids: string[] = [];
+  const pick = prng(42);
+  const lists: Figure[] = [];
+  const starts: Figure[] = [];
+  const exports: Awaited<ReturnType<typeof exportMemory>>[] = [];
+  let purgeLimit: string | undefined;
+  try {
+    for (let i = 0; i < 10; i++) await cs.startService({ ...serviceStartBody(i), customer_id: CUSTOMER });
+    let populateSeconds = 0;
+    for (const size of sizes) {
+      const from = sids.length;
+      const t0 = performance.now();
+      await runConcurrent(size - from, POPULATE_CONCURRENCY, async (i) => {
+        const { service_id } = await cs.startService(serviceStartBody(from + i));
+        sids.push(service_id);
+      });
+      const s = secondsSince(t0);
+      populateSeconds += s;
+      rec.fact('scale', `populate to ${label(size)} services`, {
+        seconds: Math.round(s * 10) / 10,
+        servicesPerSecond: Math.round((size - from) / s),
+        concurrency: POPULATE_CONCURRENCY,
+      });
+      if (size === purgeCount) {
+        await new Promise((r) => setTimeout(r, 2));
+        purgeLimit = new Date().toISOString();
+      }
+      log(`scale: ${label(size)} services stored, measuring`);
+      const list = summarize(await timeSequential(samples, 50, () => cs.listCustomerServices(CUSTOMER)));
+      lists.push({ size, p50: list.p50, p99: list.p99 });
+      const start = summarize(
+        await timeSequential(samples, 50, () =>
+          cs.startTask(sids[pick(sids.length)] as string, { task_type: 'follow-up', media_type: 'voice' }),
+        ),
+      );
+      starts.push({ size, p50: start.p50, p99: start.p99 });
+      if (size >= (quick ? 1e3 : 1e4)) {
+        await cs.close();
+        exports.push(await exportMemory(rec, location, size));
+        cs = await openEngine(location);
+      }
+    }
+    rec.fact('scale', 'population total seconds', Math.round(populateSeconds));
+    curve(rec, 'scale.list-customer-services', ' services', lists);
+    curve(rec, 'scale.start-task-random-service', ' services', starts);
+    await cs.close();
+    const firstExport = exports[0];
+    const lastExport = exports[exports.length - 1];
+    if (firstExport !== undefined && lastExport !== undefined && exports.length > 1) {
+      rec.add({
+        name: `maintenance.export.peak-rss-growth ${label(firstExport.size)}→${label(lastExport.size)}`,
+        value: lastExport.peakRssMiB - firstExport.peakRssMiB,
+        unit: 'MiB',
+        target: { on: 'value', op: '<', value: 64 },
+        note: 'engine exportServices with export_content, in a child process',
+      });
+    }
+    await purgeUnderLoad(ctx, dir, purgeLimit ?? new Date().toISOString(), lastExport);
+  } finally {
+    await cs.close();
+    await removeDir(dir);
+  }
+}
+
+async function tasksCurve({ quick, rec }: SuiteContext): Promise<void> {
+  const samples = quick ? 300 : 1000;
+  const dir = await tempDir('scale-tasks');
+  const cs = await openEngine(`${dir}/data`);
+  const points: Figure[] = [];
+  try {
+    for (const tasks of [1, 100, 10_000]) {
+      // Enough services that the measured starts barely change each one's task count.
+      const services = tasks === 1 ? samples : tasks === 100 ? Math.ceil(samples / 5) : quick ? 2 : 8;
+      const t0 = performance.now();
+      const sids: string[] = [];
+      await runConcurrent(services, 64, async (i) => {
+        const { service_id } = await cs.startService(serviceStartBody(i));
+        for (let t = 0; t < tasks; t++) await cs.startTask(service_id, { task_type: 'prepared' });
+        sids.push(service_id);
+      });
+      const s = secondsSince(t0);
+      rec.fact('scale', `populate ${services} services × ${tasks} tasks`, {
+        seconds: Math.round(s * 10) / 10,
+        tasksPerSecond: Math.round((services * tasks) / s),
+      });
+      log(`scale: services with ${tasks} tasks, measuring`);
+      let k = 0;
+      const r = summarize(
+        await timeSequential(samples, Math.min(50, services), () =>
+          cs.startTask(sids[k++ % sids.length] as string, { task_type: 'follow-up', media_type: 'voice' }),
+        ),
+      );
+      points.push({ size: tasks, p50: r.p50, p99: r.p99 });
+    }
+    curve(rec, 'scale.start-task-on-service', ' tasks', points);
+  } finally {
+    await cs.close();
+    await removeDir(dir);
+  }
+}
+
+/** The scale suite (with the maintenance figures that reuse its data). */
+export async function scaleSuite(ctx: SuiteContext): Promise<void> {
+  await tasksCurve(ctx);
+  await servicesCurve(ctx);
+}
