@@ -137,17 +137,37 @@ describe('cxs serve', () => {
     }
   });
 
-  it('flags win over environment variables; CXS_STORE=memory needs no data directory', async () => {
+  it('flags win over env vars; memory store, tenants, body limit and auto-complete are wired', async () => {
     const data = join(tmp, 'never-created');
-    const server = await serve(['--port', '0'], {
-      CXS_PORT: 'not-a-port',
-      CXS_STORE: 'memory',
-      CXS_DATA: data,
-    });
+    const tenants = join(tmp, 'tenants.json');
+    await writeFile(tenants, JSON.stringify([{ id: '7', name: 'Seven' }]));
+    const server = await serve(
+      ['--port', '0', '--tenants', tenants, '--auto-complete-after', '1', '--sweep-interval', '1'],
+      { CXS_PORT: 'not-a-port', CXS_STORE: 'memory', CXS_DATA: data, CXS_BODY_LIMIT: '1kb' },
+    );
     try {
-      const r = await send(`${server.url}${BASE}/services/start`, 'POST', { contact_key: 'env' });
+      const url = `${server.url}${BASE}/services/start`;
+      expect((await send(url, 'POST', { contact_key: 'env' })).json.code).toBe('TENANT_REQUIRED');
+      const r = await send(url, 'POST', { contact_key: 'env' }, { ContactCenterId: 'Seven' });
       expect(r.status).toBe(201);
+      const big = await send(
+        url,
+        'POST',
+        { contact_key: 'env', Pad: 'x'.repeat(2000) },
+        { ContactCenterId: '7' },
+      );
+      expect(big.status).toBe(413);
       await expect(stat(data)).rejects.toThrow();
+      // Auto-complete after 1 s of inactivity, found by the 1 s sweeper.
+      let completed: unknown;
+      for (let i = 0; i < 40 && completed === undefined; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const g = await send(`${server.url}${BASE}/services/${r.json.service_id}`, 'GET', undefined, {
+          ContactCenterId: '7',
+        });
+        completed = g.json.completed;
+      }
+      expect(completed).toBeDefined();
     } finally {
       server.child.kill('SIGINT');
       expect(await server.exited).toBe(0);
