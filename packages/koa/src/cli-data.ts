@@ -5,7 +5,8 @@
  */
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type CallOptions, type ContextServices, createContextServices, type ExportQuery } from '@cxs/core';
 import { type OptionSpec, readOptions, required, UsageError } from './cli-options.js';
@@ -44,7 +45,21 @@ export const PURGE_OPTIONS: readonly OptionSpec[] = [
   },
 ];
 
-async function withEngine<T>(data: string, fn: (engine: ContextServices) => Promise<T>): Promise<T> {
+async function withEngine<T>(
+  data: string,
+  fn: (engine: ContextServices) => Promise<T>,
+  create = false,
+): Promise<T> {
+  // Export and purge on a mistyped path must not create an empty database and report success.
+  if (
+    !create &&
+    !(await stat(data).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
+    throw new Error(`no data directory at ${resolve(data)}`);
+  }
   const engine = await createContextServices({ store: await openStore('level', data) });
   try {
     return await fn(engine);
@@ -125,11 +140,14 @@ export async function importCommand(argv: readonly string[]): Promise<number> {
   if (o.help) return -1;
   const bar = progress('imported');
   try {
-    const { imported } = await withEngine(String(o.data), (engine) =>
-      engine.importServices(
-        readLines(typeof o.in === 'string' ? o.in : undefined, () => bar.add()),
-        call(o.tenant),
-      ),
+    const { imported } = await withEngine(
+      String(o.data),
+      (engine) =>
+        engine.importServices(
+          readLines(typeof o.in === 'string' ? o.in : undefined, () => bar.add()),
+          call(o.tenant),
+        ),
+      true,
     );
     bar.done();
     process.stderr.write(`imported ${imported} services\n`);

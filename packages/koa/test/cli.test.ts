@@ -275,7 +275,7 @@ describe('cxs export / import / purge on LevelDB', () => {
     expect(r.stderr).toMatch(/line 3 is not JSON/);
   });
 
-  it('a directory held by another process: a clear message and exit 1', async () => {
+  it('a directory held by another process, or missing: a clear message and exit 1', async () => {
     const engine = await openEngine(source);
     try {
       const r = await run([
@@ -292,9 +292,15 @@ describe('cxs export / import / purge on LevelDB', () => {
     } finally {
       await engine.close();
     }
-    const bad = await run(['purge', '--data', source, '--before', '2100-01-01T00:00:00Z']);
+    const [bad, missing] = await Promise.all([
+      run(['purge', '--data', source, '--before', '2100-01-01T00:00:00Z']),
+      run(['export', '--data', join(tmp, 'no-such-dir')]),
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--operation is required/);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no data directory at/);
+    await expect(stat(join(tmp, 'no-such-dir'))).rejects.toThrow();
   });
 });
 
