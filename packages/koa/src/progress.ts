@@ -4,7 +4,7 @@
 export interface Progress {
   /** Add to the count (redrawn at most every 100 ms). */
   add(n?: number): void;
-  /** Erase the line. */
+  /** Erase the line (once). */
   done(): void;
 }
 
@@ -24,6 +24,7 @@ export function progress(
   let count = 0;
   let frame = 0;
   let drawnAt = 0;
+  let finished = false;
   const draw = () => {
     drawnAt = Date.now();
     const text = options.spinner
@@ -40,6 +41,8 @@ export function progress(
       if (tty && Date.now() - drawnAt >= 100) draw();
     },
     done() {
+      if (finished) return;
+      finished = true;
       if (timer !== undefined) clearInterval(timer);
       if (tty) stream.write('\r\x1b[K');
     },
