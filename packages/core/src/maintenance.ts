@@ -2,7 +2,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { CallOptions, ExportQuery, PurgeOperation, ServiceView, SweepResult } from './api.js';
 import { type EngineContext, onService } from './context.js';
-import { ContextServicesError, invalid } from './errors.js';
+import { ContextServicesError, invalid, isContextServicesError } from './errors.js';
 import {
   DEADLINE_PREFIX,
   decodeTime,
@@ -268,7 +268,7 @@ export async function importServices(
     try {
       await importOne(ctx, keys, item);
     } catch (e) {
-      if (e instanceof ContextServicesError) {
+      if (isContextServicesError(e)) {
         throw new ContextServicesError(e.code, `import item ${imported}: ${e.message}`, {
           details: { ...e.details, item: imported },
         });

@@ -1,7 +1,13 @@
 /** The write operations of SPEC §4: validate, load, apply a pure rule, commit one batch. */
 import type { CallOptions, CompositeItemResult, CompositeResult, EntityRef } from './api.js';
 import { type EngineContext, onService, requireService } from './context.js';
-import { ContextServicesError, invalid, stateNotFound, taskNotFound } from './errors.js';
+import {
+  ContextServicesError,
+  invalid,
+  isContextServicesError,
+  stateNotFound,
+  taskNotFound,
+} from './errors.js';
 import type { TenantKeys } from './keys.js';
 import * as rules from './lifecycle.js';
 import { parseId } from './query.js';
@@ -385,7 +391,7 @@ export async function compositeStart(
         associate: item.associate_state_task === true,
       };
     } catch (e) {
-      if (e instanceof ContextServicesError) {
+      if (isContextServicesError(e)) {
         throw new ContextServicesError(e.code, `services[${i}]: ${e.message}`, {
           details: { ...e.details, item: i },
         });
