@@ -141,7 +141,7 @@ export async function listServices(
   let skipped = 0;
   let chunk: string[] = [];
   const flush = async (): Promise<boolean> => {
-    const records = await ctx.repo.getServices(keys, chunk);
+    const records = await ctx.repo.getServices(keys, chunk, true);
     chunk = [];
     for (const s of records) {
       if (s === undefined || s.expires <= now) continue;

@@ -101,15 +101,28 @@ export class Repo {
     return rec;
   }
 
-  /** Several services at once (cache first), in the order asked; missing ones are undefined. */
-  async getServices(keys: TenantKeys, sids: readonly string[]): Promise<(ServiceRecord | undefined)[]> {
+  /**
+   * Several services at once (cache first), in the order asked; missing ones are undefined.
+   * With `fill`, records read from the store enter the cache (lists of one customer, read again
+   * and again); without it they do not (exports, which would flush the cache).
+   */
+  async getServices(
+    keys: TenantKeys,
+    sids: readonly string[],
+    fill = false,
+  ): Promise<(ServiceRecord | undefined)[]> {
     const out: (ServiceRecord | undefined)[] = sids.map((sid) => this.#cache?.get(keys.service(sid)));
     const missing = sids.flatMap((_, i) => (out[i] === undefined ? [i] : []));
     if (missing.length === 0) return out;
+    const epoch = this.#writing === 0 ? this.#writes : -1;
     const raws = await this.store.getMany(missing.map((i) => keys.service(sids[i] as string)));
+    const cache = fill && epoch === this.#writes ? this.#cache : undefined;
     missing.forEach((i, j) => {
       const raw = raws[j];
-      if (raw !== undefined) out[i] = JSON.parse(raw) as ServiceRecord;
+      if (raw === undefined) return;
+      const rec = JSON.parse(raw) as ServiceRecord;
+      out[i] = rec;
+      cache?.set(keys.service(rec.id), rec);
     });
     return out;
   }
