@@ -1,10 +1,12 @@
 /**
- * `pnpm bench [--quick] [--only http,core,scale,maintenance,durability]`
+ * `pnpm bench [--quick] [--only http,core,scale,durability]`, or `pnpm bench --render` to rewrite
+ * RESULTS.md from results.json and analysis.md
  *
  * Runs the suites one after the other (never in parallel: the machine has 2 cores) and writes
  * `results.json` and `RESULTS.md`: into bench/ for a full run of every suite, into bench/.tmp/
  * for a quick or partial run, so that those never overwrite the committed full results.
  */
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { machineInfo } from './lib/machine.js';
 import { Recorder, type RunResults, writeResults } from './lib/results.js';
@@ -22,13 +24,15 @@ const SUITES: Record<string, (ctx: SuiteContext) => Promise<void>> = {
   durability: durabilitySuite,
 };
 
-function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] | undefined } {
+function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] | undefined; render: boolean } {
   let quick = false;
+  let render = false;
   let only: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') continue;
     if (a === '--quick') quick = true;
+    else if (a === '--render') render = true;
     else if (a === '--only') only = (argv[++i] ?? '').split(',').filter((s) => s !== '');
     else if (a?.startsWith('--only='))
       only = a
@@ -38,11 +42,21 @@ function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] | 
     else throw new Error(`unknown argument ${a}: use --quick and/or --only ${Object.keys(SUITES).join(',')}`);
   }
   for (const s of only ?? []) if (!(s in SUITES)) throw new Error(`unknown suite ${s}`);
-  return { quick, only };
+  return { quick, only, render };
 }
 
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const ANALYSIS = fileURLToPath(new URL('analysis.md', import.meta.url));
+
 async function main(): Promise<void> {
-  const { quick, only } = parseArgs(process.argv.slice(2));
+  const { quick, only, render } = parseArgs(process.argv.slice(2));
+  if (render) {
+    // Re-render RESULTS.md from the committed results.json (after editing analysis.md).
+    const results = JSON.parse(await readFile(`${HERE}/results.json`, 'utf8')) as RunResults;
+    await writeResults(HERE, results, ANALYSIS);
+    log(`rendered ${HERE}RESULTS.md`);
+    return;
+  }
   const rec = new Recorder();
   const t0 = performance.now();
   const names = only ?? Object.keys(SUITES);
@@ -62,8 +76,8 @@ async function main(): Promise<void> {
     },
     records: rec.records,
   };
-  const dir = quick || partial ? TMP : fileURLToPath(new URL('.', import.meta.url));
-  await writeResults(dir, results, fileURLToPath(new URL('analysis.md', import.meta.url)));
+  const dir = quick || partial ? TMP : HERE;
+  await writeResults(dir, results, ANALYSIS);
   log(`done in ${Math.round(results.meta.seconds)} s: ${dir}/results.json, ${dir}/RESULTS.md`);
 }
 

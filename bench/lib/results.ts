@@ -165,7 +165,7 @@ export function renderMarkdown(results: RunResults, analysis: string | undefined
     'pnpm install --frozen-lockfile',
     'pnpm bench            # full run (about 40 minutes), writes bench/results.json and bench/RESULTS.md',
     'pnpm bench --quick    # under 2 minutes, writes bench/.tmp/results.json and bench/.tmp/RESULTS.md',
-    'pnpm bench --only http,core   # some suites only (http, core, scale, maintenance, durability)',
+    'pnpm bench --only http,core   # some suites only (http, core, scale, durability), into bench/.tmp/',
     '```',
     '',
     ...(analysis === undefined ? [] : [analysis.trim(), '']),
