@@ -211,7 +211,10 @@ export function errorHandler(options: ErrorHandlerOptions = {}): Middleware {
     } catch (error) {
       const r = toErrorResponse(error, notFoundStatus);
       if (!r.expected)
-        options.logger?.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
+        (options.logger ?? fallbackLogger()).error(
+          { err: error, method: ctx.method, path: ctx.path },
+          'request failed',
+        );
       if (ctx.headerSent || !ctx.writable) {
         ctx.req.socket.destroy();
         return;
