@@ -53,6 +53,13 @@ const PURGE: Record<PurgeOperation, (s: ServiceRecord) => boolean> = {
   'purge.service.completed.anonymous': (s) => s.completed !== undefined && s.customer_id === undefined,
 };
 
+/**
+ * Services purge removes at once. Each removal reads the service's keys and writes a batch through
+ * the same store (and libuv thread pool) as the requests being served; a whole page at once made
+ * those requests queue behind it.
+ */
+const PURGE_WIDTH = 4;
+
 /** SPEC §8.3: delete services started before `limit` that match the operation, in bounded batches. */
 export async function purge(
   ctx: EngineContext,
@@ -77,19 +84,22 @@ export async function purge(
     { gte: prefix, lt: `${prefix}${encodeTime(limit)}/` },
     ctx.cfg.batchSize,
   )) {
-    await Promise.all(
-      page.map(([k]) => {
-        const sid = lastComponent(k);
-        return onService(ctx, keys, sid, async () => {
-          const s = await ctx.repo.getService(keys, sid);
-          // Expired services are already gone for every reader; the sweep removes them.
-          if (s === undefined || s.started.ts >= limit || s.expires <= ctx.clock.now() || !matches(s)) return;
-          await removeService(ctx, keys, s, 'purged');
-          purged++;
-        });
-      }),
-    );
-    await yieldToLoop();
+    // A few services at a time, yielding to the requests being served in between.
+    for (let i = 0; i < page.length; i += PURGE_WIDTH) {
+      await Promise.all(
+        page.slice(i, i + PURGE_WIDTH).map(([k]) => {
+          const sid = lastComponent(k);
+          return onService(ctx, keys, sid, async () => {
+            const s = await ctx.repo.getService(keys, sid);
+            // Expired services are already gone for every reader; the sweep removes them.
+            if (s === undefined || s.started.ts >= limit || s.expires <= ctx.clock.now() || !matches(s)) return;
+            await removeService(ctx, keys, s, 'purged');
+            purged++;
+          });
+        }),
+      );
+      await yieldToLoop();
+    }
   }
   return { purged };
 }
