@@ -92,7 +92,8 @@ export async function purge(
           return onService(ctx, keys, sid, async () => {
             const s = await ctx.repo.getService(keys, sid);
             // Expired services are already gone for every reader; the sweep removes them.
-            if (s === undefined || s.started.ts >= limit || s.expires <= ctx.clock.now() || !matches(s)) return;
+            if (s === undefined || s.started.ts >= limit || s.expires <= ctx.clock.now() || !matches(s))
+              return;
             await removeService(ctx, keys, s, 'purged');
             purged++;
           });
@@ -165,7 +166,10 @@ export async function exportServices(
           yield s.id;
           continue;
         }
-        const a = await ctx.repo.loadAll(keys, s.id);
+        // A service without states or tasks is all in its record: no range read (and no
+        // LevelDB iterator) for it.
+        const a =
+          s.children === 0 ? { service: s, states: [], tasks: [] } : await ctx.repo.loadAll(keys, s.id);
         if (a === undefined) continue;
         const all = {
           active_states: true,
