@@ -22,8 +22,10 @@ export interface ExportFigures {
   exportSeconds: number;
   exportBytes: number;
   rssBeforeMiB: number;
+  anonBeforeMiB: number;
   heapBeforeMiB: number;
   peakRssMiB: number;
+  peakAnonMiB: number;
   peakHeapMiB: number;
   keys: number;
   storeBytes: number;
@@ -56,6 +58,14 @@ export async function exportMemory(rec: Recorder, location: string, size: number
     value: f.peakRssMiB,
     unit: 'MiB',
     baseline: { name: 'RSS before the export', value: f.rssBeforeMiB },
+    note: 'includes the pages of the LevelDB table files mapped into memory (page cache)',
+  });
+  rec.add({
+    name: `maintenance.export.peak-rss-anon${at}`,
+    value: f.peakAnonMiB,
+    unit: 'MiB',
+    baseline: { name: 'RssAnon before the export', value: f.anonBeforeMiB },
+    note: 'RSS without file-backed pages (the mapped LevelDB tables)',
   });
   rec.add({
     name: `maintenance.export.peak-heap${at}`,
