@@ -20,6 +20,8 @@ import { apply, type CrashLine, type CrashOp, expected, type Model, observed, sa
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 20);
 const SEED = Number(process.env.CRASH_SEED ?? 20261123);
+/** About 1 s per round on a 2-core machine: room for a loaded one, and for many more rounds than the default. */
+const TIME_LIMIT = Math.max(110_000, ROUNDS * 5_500);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
 
@@ -106,7 +108,9 @@ afterAll(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-it(`keeps every acknowledged operation and a consistent store across ${ROUNDS} SIGKILLs`, async () => {
+it(`keeps every acknowledged operation and a consistent store across ${ROUNDS} SIGKILLs`, {
+  timeout: TIME_LIMIT,
+}, async () => {
   console.log(`crash test: seed ${SEED} (CRASH_SEED), ${ROUNDS} rounds (CRASH_ROUNDS)`);
   const rnd = prng(SEED);
   const dir = join(base, 'db');
@@ -190,4 +194,4 @@ it(`keeps every acknowledged operation and a consistent store across ${ROUNDS} S
       `${model.size} services at the end`,
   );
   expect(acknowledged).toBeGreaterThan(ROUNDS);
-}, 110_000);
+});
