@@ -7,6 +7,7 @@
  * for a quick or partial run, so that those never overwrite the committed full results.
  */
 import { readFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { machineInfo } from './lib/machine.js';
 import { Recorder, type RunResults, writeResults } from './lib/results.js';
@@ -60,9 +61,13 @@ async function main(): Promise<void> {
   const rec = new Recorder();
   const t0 = performance.now();
   const names = only ?? Object.keys(SUITES);
+  // Other work on the machine shows in the load average: kept with the results.
+  const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
   for (const name of names) {
     log(`suite ${name}${quick ? ' (quick)' : ''}`);
+    const before = load();
     await (SUITES[name] as (ctx: SuiteContext) => Promise<void>)({ quick, rec });
+    rec.fact('load average (1, 5, 15 min)', `${name}: before, after`, [before, load()]);
   }
   const partial = only !== undefined;
   const results: RunResults = {

@@ -163,7 +163,7 @@ export function renderMarkdown(results: RunResults, analysis: string | undefined
     '',
     '```sh',
     'pnpm install --frozen-lockfile',
-    'pnpm bench            # full run (about 40 minutes), writes bench/results.json and bench/RESULTS.md',
+    'pnpm bench            # full run (about 15 minutes here), writes bench/results.json and bench/RESULTS.md',
     'pnpm bench --quick    # under 2 minutes, writes bench/.tmp/results.json and bench/.tmp/RESULTS.md',
     'pnpm bench --only http,core   # some suites only (http, core, scale, durability), into bench/.tmp/',
     '```',
