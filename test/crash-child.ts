@@ -1,15 +1,18 @@
 /**
  * Child process of test/crash.test.ts: runs the engine on a LevelStore with a write-heavy mix
- * until it is killed, and reports on stdout, one JSON line each, every operation just before it
- * is called (`i`) and just after it resolved (`a`). Stdout is a pipe, written synchronously on
- * Linux, so a line the parent reads was written before the kill.
+ * until it is killed, and reports in a file, one JSON line each, every operation just before it
+ * is called (`i`) and just after it resolved (`a`). Each line is one `write(2)` to the file before
+ * the code goes on, so whatever the kill interrupts, a line the parent reads was written before
+ * the operation it reports started (`i`) or after it resolved (`a`). (Not stdout: on POSIX a pipe
+ * is written asynchronously by Node, and a busy parent would let lines wait in this process's
+ * memory, where the kill loses them although their operations went on.) Stdout only says `ready`.
  *
- * Usage: node --conditions=source --import tsx test/crash-child.ts <dir> <seed> <round> <model.json> <sync 0|1>
+ * Usage: node --conditions=source --import tsx test/crash-child.ts <dir> <seed> <round> <model.json> <sync 0|1> <report.jsonl>
  *
  * Workers own disjoint sets of services and run one operation at a time, so at most one
  * unacknowledged operation per worker can have reached the store when the kill comes.
  */
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync, writeSync } from 'node:fs';
 import { createContextServices } from '@cxs/core';
 import { LevelStore } from '@cxs/level';
 import {
@@ -22,9 +25,9 @@ import {
   nextTaskId,
 } from './crash-model.js';
 
-const [dir, seedArg, roundArg, modelPath, syncArg] = process.argv.slice(2);
-if (dir === undefined || modelPath === undefined)
-  throw new Error('usage: crash-child <dir> <seed> <round> <model.json> <sync>');
+const [dir, seedArg, roundArg, modelPath, syncArg, reportPath] = process.argv.slice(2);
+if (dir === undefined || modelPath === undefined || reportPath === undefined)
+  throw new Error('usage: crash-child <dir> <seed> <round> <model.json> <sync> <report.jsonl>');
 const round = Number(roundArg);
 const WORKERS = 6;
 
@@ -39,7 +42,8 @@ function rnd(): number {
 }
 const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)] as T;
 
-const send = (line: CrashLine) => process.stdout.write(`${JSON.stringify(line)}\n`);
+const report = openSync(reportPath, 'w');
+const send = (line: CrashLine) => writeSync(report, `${JSON.stringify(line)}\n`);
 
 const model: Model = new Map(
   (JSON.parse(readFileSync(modelPath, 'utf8')) as ModelService[]).map((s) => [s.sid, s]),
@@ -51,7 +55,7 @@ for (const sid of model.keys()) owned[ownerOf(sid)]?.push(sid);
 let nextId = '';
 const store = new LevelStore({ location: dir, sync: syncArg === '1' });
 const cs = await createContextServices({ store, ids: () => nextId });
-send({ t: 'ready' });
+process.stdout.write(`${JSON.stringify({ t: 'ready' })}\n`);
 
 /** Choose a valid next operation for worker `w` from its own services. */
 function choose(w: number, n: number): CrashOp {

@@ -8,6 +8,7 @@
  * CRASH_ROUNDS (default 20) sets the number of kills, CRASH_SEED the seed (printed).
  */
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,8 @@ function runChild(
   kill: { early: boolean; delay: number },
 ): Promise<RoundResult> {
   return new Promise((resolve, reject) => {
+    const report = `${modelPath}.report.jsonl`;
+    rmSync(report, { force: true }); // a child killed before it opens the file reports nothing
     const child = spawn(
       process.execPath,
       [
@@ -69,29 +72,29 @@ function runChild(
         String(round),
         modelPath,
         sync ? '1' : '0',
+        report,
       ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    const lines: CrashLine[] = [];
-    let partial = '';
     let stderr = '';
     const killLater = () => setTimeout(() => child.kill('SIGKILL'), kill.delay);
     if (kill.early) killLater();
     child.stdout.on('data', (chunk: Buffer) => {
-      const parts = (partial + chunk.toString('utf8')).split('\n');
-      partial = parts.pop() ?? '';
-      for (const p of parts) {
-        const line = JSON.parse(p) as CrashLine;
-        lines.push(line);
-        if (line.t === 'ready' && !kill.early) killLater();
-      }
+      if (!kill.early && chunk.toString('utf8').includes('"ready"')) killLater();
     });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString('utf8');
     });
-    // A line cut by the kill is dropped: an operation without its `a` line counts as unacknowledged.
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ lines, stderr, signal, code }));
+    child.on('close', (code, signal) => {
+      // A line cut by the kill is dropped: an operation without its `a` line counts as unacknowledged.
+      const text = existsSync(report) ? readFileSync(report, 'utf8') : '';
+      const lines = text
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => JSON.parse(l) as CrashLine);
+      resolve({ lines, stderr, signal, code });
+    });
   });
 }
 
