@@ -88,6 +88,14 @@ export async function readJsonBody(
     req.resume();
     throw tooLarge(limit);
   }
+  if (req.readableEnded) {
+    // Another middleware (a body parser mounted before the router) has consumed the stream:
+    // waiting for its 'end' would hang the request forever. A setup mistake, not the client's.
+    throw new HttpError(
+      'INTERNAL_ERROR',
+      'The request body was already read by another middleware: mount the Context Services router before any body parser',
+    );
+  }
   const raw = await readRaw(req, limit);
   if (raw.length === 0) return undefined;
   let text: string;

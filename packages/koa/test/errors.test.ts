@@ -3,10 +3,11 @@
  * JSON error shape with its exact status, never a stack trace, and writes nothing.
  */
 import { request } from 'node:http';
-import type { ErrorCode } from '@cxs/core';
+import { createContextServices, type ErrorCode } from '@cxs/core';
 import { MemoryStore } from '@cxs/core/memory';
+import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CORE_ERROR_MAP, type ErrorMapping, toErrorResponse } from '../src/index.js';
+import { CORE_ERROR_MAP, createRouter, type ErrorMapping, listen, toErrorResponse } from '../src/index.js';
 import { BASE, EXC, errorOf, type Reply, send, startServer, type TestServer } from './helpers.js';
 
 let t: TestServer;
@@ -404,6 +405,37 @@ describe('unexpected failures', () => {
     } finally {
       store.failing = false;
       await s.close();
+    }
+  });
+
+  it('a body parser mounted before the router: a clear 500 at once instead of a request that hangs', async () => {
+    const engine = await createContextServices({ store: new MemoryStore() });
+    const app = new Koa();
+    app.use(async (ctx, next) => {
+      // What a body parser does: consume the request stream before the router sees it.
+      for await (const _ of ctx.req) {
+        // drained
+      }
+      await next();
+    });
+    app.use(createRouter(engine).routes());
+    const handle = await listen(app, { port: 0, host: '127.0.0.1' });
+    try {
+      const res = await fetch(`${handle.url}${BASE}/services/start`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"contact_key":"k"}',
+        signal: AbortSignal.timeout(5_000),
+      });
+      expect(res.status).toBe(500);
+      expect(await res.json()).toMatchObject({
+        code: 'INTERNAL_ERROR',
+        message: expect.stringMatching(/already read by another middleware/),
+      });
+      expect(await engine.listAnonymousServices('k')).toEqual([]);
+    } finally {
+      await handle.close(1000);
+      await engine.close();
     }
   });
 
