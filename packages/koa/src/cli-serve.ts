@@ -42,7 +42,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     flag: 'not-found-status',
     env: 'CXS_NOT_FOUND_STATUS',
     default: '400',
-    help: 'status of unknown services: 400 or 404',
+    help: 'status of unknown services, states and tasks: 400 or 404',
   },
   {
     flag: 'sweep-interval',
