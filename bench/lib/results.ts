@@ -116,13 +116,27 @@ function fmt(x: number | null): string {
   return x === null ? '—' : String(x);
 }
 
+/** A markdown table with padded columns (the layout the formatter keeps). */
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]) => `| ${widths.map((w, i) => (r[i] ?? '').padEnd(w)).join(' | ')} |`;
+  return [line(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)];
+}
+
 /** The markdown report: table, machine, date, commands, facts, and the analysis file if present. */
 export function renderMarkdown(results: RunResults, analysis: string | undefined): string {
   const m = results.meta;
-  const rows = results.records.map(
-    (r) =>
-      `| \`${r.name}\` | ${fmt(r.value)} ${r.unit} | ${r.baseline ?? '—'} | ${fmt(r.baseline_value)} | ${fmt(r.ratio)} | ${targetText(r.target)} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} |`,
-  );
+  const header = ['figure', 'value', 'baseline', 'baseline value', 'ratio', 'target', 'met'];
+  const cells = results.records.map((r) => [
+    `\`${r.name}\``,
+    `${fmt(r.value)} ${r.unit}`,
+    r.baseline ?? '—',
+    fmt(r.baseline_value),
+    fmt(r.ratio),
+    targetText(r.target),
+    r.met === undefined ? '' : r.met ? 'yes' : '**no**',
+  ]);
+  const rows = table(header, cells);
   const facts = Object.entries(m.facts).flatMap(([suite, kv]) =>
     Object.entries(kv).map(
       ([k, v]) => `- ${suite} — ${k}: ${typeof v === 'object' ? `\`${JSON.stringify(v)}\`` : String(v)}`,
@@ -147,8 +161,6 @@ export function renderMarkdown(results: RunResults, analysis: string | undefined
     '',
     '## Figures',
     '',
-    '| figure | value | baseline | baseline value | ratio | target | met |',
-    '|---|---|---|---|---|---|---|',
     ...rows,
     '',
     missed.length === 0
