@@ -14,6 +14,7 @@
  */
 import { openSync, readFileSync, writeSync } from 'node:fs';
 import { createContextServices } from '@cxs/core';
+import { seededRandom } from '@cxs/core/testing';
 import { LevelStore } from '@cxs/level';
 import {
   apply,
@@ -31,15 +32,7 @@ if (dir === undefined || modelPath === undefined || reportPath === undefined)
 const round = Number(roundArg);
 const WORKERS = 6;
 
-let seed = Number(seedArg) >>> 0;
-/** mulberry32 */
-function rnd(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const rnd = seededRandom(Number(seedArg));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)] as T;
 
 const report = openSync(reportPath, 'w');

@@ -4,7 +4,7 @@
  * and the comparable summary of a service read back through the engine.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { ServiceView } from '@cxs/core';
+import { DOCUMENTED_FIELDS, type ServiceView } from '@cxs/core';
 
 /** One engine operation of the child, with everything needed to replay it on the model. */
 export type CrashOp =
@@ -113,23 +113,6 @@ export function expected(s: ModelService): Summary {
   };
 }
 
-const DOCUMENTED = new Set([
-  'service_id',
-  'service_type',
-  'customer_id',
-  'contact_key',
-  'est_duration',
-  'started',
-  'completed',
-  'disposition',
-  'disposition_desc',
-  'duration',
-  'active_states',
-  'completed_states',
-  'active_tasks',
-  'completed_tasks',
-]);
-
 /** The summary of a service read with every state, task and extension embedded. */
 export function observed(v: ServiceView): Summary {
   const states = (list: { state_id: number }[] | undefined, done: boolean) =>
@@ -138,7 +121,7 @@ export function observed(v: ServiceView): Summary {
   const tasks = (list: { task_id: number }[] | undefined, done: boolean) =>
     (list ?? []).map((x): [number, boolean] => [x.task_id, done]);
   const ext: Record<string, unknown> = {};
-  for (const [k, value] of Object.entries(v)) if (!DOCUMENTED.has(k)) ext[k] = value;
+  for (const [k, value] of Object.entries(v)) if (!DOCUMENTED_FIELDS.has(k)) ext[k] = value;
   return {
     customer: v.customer_id ?? null,
     completed: v.completed !== undefined,

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createContextServices, isContextServicesError, type ServiceView } from '@cxs/core';
-import { verifyStoreIntegrity } from '@cxs/core/testing';
+import { seededRandom, verifyStoreIntegrity, WHOLE_SERVICE } from '@cxs/core/testing';
 import { LevelStore } from '@cxs/level';
 import { afterAll, expect, it } from 'vitest';
 import { apply, type CrashLine, type CrashOp, expected, type Model, observed, same } from './crash-model.js';
@@ -25,18 +25,6 @@ const SEED = Number(process.env.CRASH_SEED ?? 20261123);
 const TIME_LIMIT = Math.max(110_000, ROUNDS * 5_500);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
-
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface RoundResult {
   lines: CrashLine[];
@@ -98,14 +86,6 @@ function runChild(
   });
 }
 
-const EVERYTHING = {
-  active_states: true,
-  completed_states: true,
-  active_tasks: true,
-  completed_tasks: true,
-  extensions: ['*'],
-};
-
 const base = await mkdtemp(join(tmpdir(), 'cxs-crash-'));
 afterAll(async () => {
   await rm(base, { recursive: true, force: true });
@@ -115,7 +95,7 @@ it(`keeps every acknowledged operation and a consistent store across ${ROUNDS} S
   timeout: TIME_LIMIT,
 }, async () => {
   console.log(`crash test: seed ${SEED} (CRASH_SEED), ${ROUNDS} rounds (CRASH_ROUNDS)`);
-  const rnd = prng(SEED);
+  const rnd = seededRandom(SEED);
   const dir = join(base, 'db');
   const modelPath = join(base, 'model.json');
   const model: Model = new Map();
@@ -159,7 +139,7 @@ it(`keeps every acknowledged operation and a consistent store across ${ROUNDS} S
     try {
       const read = async (sid: string) => {
         try {
-          return observed((await cs.getService(sid, EVERYTHING)) as ServiceView);
+          return observed((await cs.getService(sid, WHOLE_SERVICE)) as ServiceView);
         } catch (e) {
           if (isContextServicesError(e) && e.code === 'SERVICE_NOT_FOUND') return undefined;
           throw e;

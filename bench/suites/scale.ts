@@ -6,6 +6,7 @@
  * (./maintenance.ts); the largest data set is then purged under load (./maintenance.ts).
  */
 import { type ContextServices, createContextServices } from '@cxs/core';
+import { seededRandom } from '@cxs/core/testing';
 import { LevelStore } from '@cxs/level';
 import { serviceStartBody } from '../lib/conversation.js';
 import { runConcurrent, secondsSince, summarize, timeSequential } from '../lib/stats.js';
@@ -17,16 +18,10 @@ import { exportMemory, purgeUnderLoad } from './maintenance.js';
 const CUSTOMER = 'scale-customer';
 const POPULATE_CONCURRENCY = 64;
 
-/** Deterministic pseudo-random integers (mulberry32), so every run picks the same services. */
+/** Deterministic pseudo-random integers below `n`, so every run picks the same services. */
 export function prng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const random = seededRandom(seed);
+  return (n) => Math.floor(random() * n);
 }
 
 function openEngine(location: string, store = new LevelStore({ location })): Promise<ContextServices> {

@@ -20,3 +20,4 @@ export { schemas, validators } from './schemas.js';
 export type { BatchOp, Range, Store, StoreCapabilities } from './store.js';
 export { checkBatch, checkKey, checkRange } from './store-checks.js';
 export { formatInstant, parseInstant, parseLifetime } from './time.js';
+export { DOCUMENTED_FIELDS } from './validate.js';

@@ -1,4 +1,5 @@
 import { type BatchOp, isContextServicesError } from '@cxs/core';
+import { seededRandom } from '@cxs/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LevelStore } from '../src/index.js';
 import { dump, levelFactory, reason } from './helpers.js';
@@ -20,18 +21,6 @@ const put = (key: string, value: string): BatchOp => ({ type: 'put', key, value 
 /** Let the queue start its write: it starts on a microtask and completes on a later event-loop turn. */
 async function writeInFlight(): Promise<void> {
   for (let i = 0; i < 5; i++) await null;
-}
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('LevelStore group commit (sync: true)', () => {
@@ -76,7 +65,7 @@ describe('LevelStore group commit (sync: true)', () => {
   });
 
   it('preserves arrival order across grouped batches: the store ends as if applied one by one', async () => {
-    const rnd = prng(7);
+    const rnd = seededRandom(7);
     const keys = ['a', 'b', 'c', 'd', 'e'];
     const model = new Map<string, string>();
     const pending: Promise<void>[] = [];

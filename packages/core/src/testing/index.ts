@@ -19,5 +19,5 @@ export {
   lifecycleModelSuite,
   runLifecycleModel,
 } from './lifecycle-suite.js';
-export { fcParams } from './params.js';
+export { fcParams, seededRandom, WHOLE_SERVICE } from './params.js';
 export { modelRange, type StoreSuiteOptions, storeConformanceSuite } from './store-suite.js';

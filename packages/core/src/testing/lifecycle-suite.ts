@@ -26,15 +26,7 @@ import {
   type ModelService,
   TENANTS,
 } from './lifecycle-model.js';
-import { fcParams } from './params.js';
-
-const EVERYTHING = {
-  active_states: true,
-  completed_states: true,
-  active_tasks: true,
-  completed_tasks: true,
-  extensions: ['*'],
-};
+import { fcParams, WHOLE_SERVICE } from './params.js';
 
 function extensionsOf(view: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(view).filter(([k]) => !DOCUMENTED_FIELDS.has(k)));
@@ -146,7 +138,7 @@ export async function checkLifecycleInvariants(m: LifecycleModel, r: LifecycleRe
       await notFound(r.cs.getService(s.id, {}, { tenant: s.tenant }), `${label} is gone`);
       continue;
     }
-    const view = await r.cs.getService(s.id, EVERYTHING, { tenant: s.tenant });
+    const view = await r.cs.getService(s.id, WHOLE_SERVICE, { tenant: s.tenant });
     expect(actualService(view), label).toEqual(expectedService(s));
     const other = TENANTS.find((t) => t !== s.tenant) as string;
     await notFound(r.cs.getService(s.id, {}, { tenant: other }), `${label} from another tenant`);

@@ -21,3 +21,28 @@ export function fcParams<T>(defaultRuns: number, defaultSeed = 20261123): Parame
   if (env.FC_PATH !== undefined && env.FC_PATH !== '') params.path = env.FC_PATH;
   return params;
 }
+
+/**
+ * A small deterministic pseudo-random generator (mulberry32): numbers in [0, 1) from a 32-bit
+ * seed, the same sequence on every run. For tests and benchmarks that need reproducible choices
+ * outside fast-check (kill timings, picks among stored services).
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A service query that embeds every state and task and shows every extension. */
+export const WHOLE_SERVICE = Object.freeze({
+  active_states: true,
+  completed_states: true,
+  active_tasks: true,
+  completed_tasks: true,
+  extensions: Object.freeze(['*']) as string[],
+});
