@@ -87,13 +87,17 @@ export function invalid(
   });
 }
 
-/** Unknown state (SPEC §2.1: 400 with NotFoundException, naming the state). */
-export function stateNotFound(serviceId: string, id: number): ContextServicesError {
+/**
+ * Unknown state (SPEC §2.1: 400 with NotFoundException, naming the state). `field` names the body
+ * field that referred to it (`state_id` of a task, `previous_state_id`, `from.state_id`) when the
+ * state was not the one the call addresses: adapters answer that as bad input (L3, L5), never 404.
+ */
+export function stateNotFound(serviceId: string, id: number, field?: string): ContextServicesError {
   return new ContextServicesError(
     'STATE_NOT_FOUND',
     `There are no state found for : ${id} in service ${serviceId}`,
     {
-      details: { service_id: serviceId, state_id: id },
+      details: { service_id: serviceId, state_id: id, ...(field === undefined ? {} : { field }) },
     },
   );
 }

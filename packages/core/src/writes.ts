@@ -155,7 +155,7 @@ export async function startState(ctx: EngineContext, sid: string, body: unknown,
       fields.previous_state_id !== undefined &&
       !(await ctx.repo.getState(keys, sid, fields.previous_state_id))
     ) {
-      throw stateNotFound(sid, fields.previous_state_id);
+      throw stateNotFound(sid, fields.previous_state_id, 'previous_state_id');
     }
     const change = rules.startState(keys.tenant, s, fields, extensions, ctx.clock.now(), ctx.cfg.rules);
     await ctx.repo.commit(keys, { service: s }, change);
@@ -212,7 +212,7 @@ export async function transition(ctx: EngineContext, sid: string, body: unknown,
   return onService(ctx, keys, sid, async () => {
     const s = await requireService(ctx, keys, sid);
     const from = await ctx.repo.getState(keys, sid, fields.from.state_id);
-    if (from === undefined) throw stateNotFound(sid, fields.from.state_id);
+    if (from === undefined) throw stateNotFound(sid, fields.from.state_id, 'from.state_id');
     const tasks = from.completed ? [] : await ctx.repo.activeTasks(keys, sid, from.id);
     const input = fields as rules.TransitionInput;
     const change = rules.transition(
@@ -237,7 +237,7 @@ export async function startTask(ctx: EngineContext, sid: string, body: unknown, 
   return onService(ctx, keys, sid, async () => {
     const s = await requireService(ctx, keys, sid);
     if (fields.state_id !== undefined && !(await ctx.repo.getState(keys, sid, fields.state_id))) {
-      throw stateNotFound(sid, fields.state_id);
+      throw stateNotFound(sid, fields.state_id, 'state_id');
     }
     const change = rules.startTask(keys.tenant, s, fields, extensions, ctx.clock.now(), ctx.cfg.rules);
     await ctx.repo.commit(keys, { service: s }, change);

@@ -125,6 +125,25 @@ describe('bad input is rejected with a clear error and writes nothing (SPEC §2,
     );
   });
 
+  it('a missing state named by a body field is STATE_NOT_FOUND with that field in details (L3, L5)', async () => {
+    const { cs } = await setup();
+    const { service_id: sid } = await cs.startService({ customer_id: 'C' });
+    const fieldOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 'accepted',
+        (e: { code: string; details?: { field?: string } }) => `${e.code} ${e.details?.field}`,
+      );
+    expect(await fieldOf(cs.startTask(sid, { state_id: 7 }))).toBe('STATE_NOT_FOUND state_id');
+    expect(await fieldOf(cs.startState(sid, { previous_state_id: 7 }))).toBe(
+      'STATE_NOT_FOUND previous_state_id',
+    );
+    expect(await fieldOf(cs.transition(sid, { from: { state_id: 7 } }))).toBe(
+      'STATE_NOT_FOUND from.state_id',
+    );
+    // The state the call addresses (in the path) has no field: adapters may answer 404 for it.
+    expect(await fieldOf(cs.endState(sid, 7))).toBe('STATE_NOT_FOUND undefined');
+  });
+
   it('unknown or malformed service ids answer not-found with the documented message', async () => {
     const { cs, store } = await setup();
     for (const id of ['nope', '../x', '', 'a'.repeat(65)]) {
