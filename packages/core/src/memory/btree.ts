@@ -120,20 +120,23 @@ function merge(a: Node, separator: string, b: Node, edit: Edit): Node {
   return { leaf: false, edit, keys: [...x.keys, separator, ...y.keys], kids: [...x.kids, ...y.kids] };
 }
 
-/** Remove `key`; returns the same node when the key is absent (nothing copied). */
-function delIn(node: Node, key: string, edit: Edit): Node {
+/**
+ * Remove `key`: the new node, or `undefined` when the key is absent (nothing copied). The result
+ * may be the same object as `node` (a node this batch already owns is changed in place), so the
+ * caller must not compare identities to know whether something was removed.
+ */
+function delIn(node: Node, key: string, edit: Edit): Node | undefined {
   if (node.leaf) {
     const i = lowerBound(node.keys, key);
-    if (node.keys[i] !== key) return node;
+    if (node.keys[i] !== key) return undefined;
     const n = own(node, edit);
     n.keys.splice(i, 1);
     n.vals.splice(i, 1);
     return n;
   }
   const i = upperBound(node.keys, key);
-  const child = node.kids[i] as Node;
-  const next = delIn(child, key, edit);
-  if (next === child) return node;
+  const next = delIn(node.kids[i] as Node, key, edit);
+  if (next === undefined) return undefined;
   const n = own(node, edit);
   if (size(next) === 0) {
     n.kids.splice(i, 1);
@@ -157,6 +160,7 @@ function delIn(node: Node, key: string, edit: Edit): Node {
 
 export function del(root: Node, key: string, edit: Edit): Node {
   let r = delIn(root, key, edit);
+  if (r === undefined) return root;
   while (!r.leaf && r.kids.length === 1) r = r.kids[0] as Node;
   if (!r.leaf && r.kids.length === 0) return EMPTY;
   return r;
@@ -235,4 +239,20 @@ export function* descending(root: Node, b: Bounds): Generator<[string, string]> 
     }
     i = node.keys.length - 1;
   }
+}
+
+/** Shape of a tree, for tests and diagnostics: height, node count and empty nodes. */
+export function shape(root: Node): { height: number; nodes: number; empty: number; keys: number } {
+  let height = 1;
+  for (let n = root; !n.leaf; n = n.kids[0] as Node) height++;
+  const out = { height, nodes: 0, empty: 0, keys: 0 };
+  const stack: Node[] = [root];
+  while (stack.length > 0) {
+    const n = stack.pop() as Node;
+    out.nodes++;
+    if (size(n) === 0) out.empty++;
+    if (n.leaf) out.keys += n.keys.length;
+    else stack.push(...n.kids);
+  }
+  return out;
 }
