@@ -588,7 +588,11 @@ export function setExtension(
   cfg: RuleConfig,
 ): Change {
   const apply = (ext: Readonly<Record<string, unknown>>) =>
-    withExtensions(ext, { [name]: extensionValue(ext[name], value, merge, name) }, cfg);
+    withExtensions(
+      ext,
+      { [name]: extensionValue(Object.hasOwn(ext, name) ? ext[name] : undefined, value, merge, name) },
+      cfg,
+    );
   const ev = (extra: { state_id?: number; task_id?: number }): ContextEvent => ({
     type: 'service.updated',
     ...base(tenant, s, now),

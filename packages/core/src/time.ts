@@ -1,5 +1,9 @@
 import { invalid } from './errors.js';
 
+/** 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the instants with four-digit years. */
+const FIRST_INSTANT = -62_167_219_200_000;
+const LAST_INSTANT = 253_402_300_799_999;
+
 // ISO 8601 date-time with a zone designator (Z or ±hh:mm); fractions of any length.
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
@@ -28,6 +32,13 @@ export function parseInstant(field: string, value: unknown): number {
     (mi ?? 0) <= 59 &&
     (sec ?? 0) <= 59;
   if (!Number.isFinite(ms) || !calendarOk) throw invalid(field, 'is not a valid instant', { value });
+  // Once shifted to UTC by its offset, the instant must still have a four-digit year: the output
+  // form YYYY-MM-DDTHH:mm:ss.SSSZ (and the fixed-width key encoding) cannot hold any other.
+  if (ms < FIRST_INSTANT || ms > LAST_INSTANT) {
+    throw invalid(field, 'must fall between 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z', {
+      value,
+    });
+  }
   return ms;
 }
 

@@ -71,6 +71,13 @@ describe('representations (SPEC §3.2)', () => {
       timestamp: '2014-09-02T10:00:00+02:00',
     });
     expect((await cs.getService(sid)).started.timestamp).toBe('2014-09-02T08:00:00.000Z');
+    // The edges of the four-digit years, reached through an offset, are accepted and normalized…
+    const edge = await cs.startService({ contact_key: 'K', timestamp: '9999-12-31T23:00:00+00:59' });
+    expect((await cs.getService(edge.service_id)).started.timestamp).toBe('9999-12-31T22:01:00.000Z');
+    // …and an offset that moves the instant out of them is rejected: it has no normalized form.
+    for (const timestamp of ['9999-12-31T23:00:00-05:00', '0000-01-01T00:00:00+01:00']) {
+      await rejects(cs.startService({ contact_key: 'K', timestamp }), 'VALIDATION_FAILED', /timestamp/);
+    }
   });
 });
 

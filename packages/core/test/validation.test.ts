@@ -125,6 +125,18 @@ describe('bad input is rejected with a clear error and writes nothing (SPEC §2,
     );
   });
 
+  it('merge creates an absent extension whatever its name, Object.prototype names included', async () => {
+    const { cs } = await setup();
+    const { service_id: sid } = await cs.startService({ customer_id: 'C' });
+    for (const name of ['toString', 'valueOf', 'hasOwnProperty']) {
+      await cs.mergeExtension({ service_id: sid }, name, { a: 1 });
+      await cs.mergeExtension({ service_id: sid }, name, { b: 2 });
+    }
+    const view = await cs.getService(sid, { extensions: ['toString', 'valueOf', 'hasOwnProperty'] });
+    expect(view.toString).toEqual({ a: 1, b: 2 });
+    expect(view.hasOwnProperty).toEqual({ a: 1, b: 2 });
+  });
+
   it('a missing state named by a body field is STATE_NOT_FOUND with that field in details (L3, L5)', async () => {
     const { cs } = await setup();
     const { service_id: sid } = await cs.startService({ customer_id: 'C' });
