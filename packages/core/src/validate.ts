@@ -1,5 +1,6 @@
 import type { Limits } from './api.js';
 import { ContextServicesError, invalid } from './errors.js';
+import { parseInstant } from './time.js';
 
 /** What a compiled TypeBox validator offers (Compile() result). */
 interface Validator<T> {
@@ -125,7 +126,14 @@ export function splitBody<T>(
   if (Object.keys(extensions).length > limits.extensionKeysPerEntity) {
     throw limitExceeded('extensions', limits.extensionKeysPerEntity);
   }
-  return { fields: checkSchema(validator, b, what), extensions };
+  const fields = checkSchema(validator, b, what);
+  checkInstants(fields as Record<string, unknown>);
+  return { fields, extensions };
+}
+
+/** The instant-valued fields of a body, checked before anything is read or written. */
+export function checkInstants(fields: Readonly<Record<string, unknown>>): void {
+  for (const f of ['timestamp', 'expiration_time']) if (fields[f] !== undefined) parseInstant(f, fields[f]);
 }
 
 /** A configured limit of SPEC §10 would be exceeded. */

@@ -24,7 +24,14 @@ import {
   TransitionRequest,
   validators,
 } from './schemas.js';
-import { checkExtensionName, checkJsonValue, checkSchema, checkString, splitBody } from './validate.js';
+import {
+  checkExtensionName,
+  checkInstants,
+  checkJsonValue,
+  checkSchema,
+  checkString,
+  splitBody,
+} from './validate.js';
 
 const fieldsOf = (schema: { properties: object }) => new Set(Object.keys(schema.properties));
 const ALLOWED = {
@@ -332,6 +339,7 @@ export async function updateExpiration(
 ) {
   const keys = ctx.keys(options);
   const fields = checkSchema(validators.expiration, body, 'expiration update');
+  checkInstants(fields);
   await onService(ctx, keys, sid, async () => {
     const s = await requireService(ctx, keys, sid);
     const change = rules.updateExpiration(
@@ -382,27 +390,51 @@ export async function compositeStart(
 ): Promise<CompositeResult> {
   const keys = ctx.keys(options);
   const req = checkSchema(validators.composite, body, 'composite start');
-  const items = req.services.map((item, i) => {
-    try {
+  // Every item is checked before the first one is written (SPEC §6).
+  const items = req.services.map((item, i) =>
+    inItem(i, () => {
+      const state = parseStateStart(ctx, item.state);
+      const task = item.task === undefined ? undefined : parseTaskStart(ctx, item.task);
+      // Where the state and task go is composite start's own decision (find or start, and
+      // associate_state_task): a reference to another state could only be checked once earlier
+      // items were written, so it is refused up front.
+      if (state.fields.previous_state_id !== undefined) {
+        throw invalid('state.previous_state_id', 'is not accepted in a composite start item');
+      }
+      if (task?.fields.state_id !== undefined) {
+        throw invalid('task.state_id', 'is not accepted in a composite start item: use associate_state_task');
+      }
       return {
         service: parseServiceStart(ctx, item.service),
-        state: parseStateStart(ctx, item.state),
-        task: item.task === undefined ? undefined : parseTaskStart(ctx, item.task),
+        state,
+        task,
         associate: item.associate_state_task === true,
       };
-    } catch (e) {
-      if (isContextServicesError(e)) {
-        throw new ContextServicesError(e.code, `services[${i}]: ${e.message}`, {
-          details: { ...e.details, item: i },
-        });
-      }
-      throw e;
-    }
-  });
+    }),
+  );
   const results: CompositeItemResult[] = [];
-  for (const item of items)
-    results.push(await compositeItem(ctx, keys, item, req.create_new_services === true));
+  for (const [i, item] of items.entries()) {
+    // Rules that depend on stored data (limits) can still refuse a later item: items before it stay written.
+    results.push(await inItem(i, () => compositeItem(ctx, keys, item, req.create_new_services === true)));
+  }
   return { services: results };
+}
+
+/** Run `fn` for item `i`, prefixing the message of any core error with the item (`services[i]: …`). */
+function inItem<T>(i: number, fn: () => T): T {
+  const wrap = (e: unknown): never => {
+    if (!isContextServicesError(e)) throw e;
+    throw new ContextServicesError(e.code, `services[${i}]: ${e.message}`, {
+      details: { ...e.details, item: i },
+      cause: e,
+    });
+  };
+  try {
+    const r = fn();
+    return (r instanceof Promise ? r.catch(wrap) : r) as T;
+  } catch (e) {
+    return wrap(e);
+  }
 }
 
 interface CompositeInput {

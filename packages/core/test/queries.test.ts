@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { iso, rejects, setup, T0 } from './helpers.js';
+import { iso, rejects, rejectsUnchanged, setup, T0 } from './helpers.js';
 
 describe('representations (SPEC §3.2)', () => {
   it('omits absent values, keeps entity-level fields out of events, nests without service_id', async () => {
@@ -322,6 +322,41 @@ describe('composite start (SPEC §6)', () => {
       })
     ).services[0];
     expect(second).toMatchObject({ state_created: true, task_id: first?.task_id, task_created: false });
+  });
+
+  it('a bad item rejects the whole request before anything is written', async () => {
+    const { cs, store, events } = await setup();
+    const good = { service: { customer_id: 'C1' }, state: { state_type: 'a' } };
+    const bad: [unknown, RegExp][] = [
+      [{ service: { customer_id: 'C2' }, state: { state_type: 's', timestamp: 'garbage' } }, /timestamp/],
+      [{ service: { customer_id: 'C2', expiration_time: 'nope' }, state: {} }, /expiration_time/],
+      [
+        { service: { customer_id: 'C2' }, state: {}, task: { timestamp: '2024-13-45T00:00:00Z' } },
+        /timestamp/,
+      ],
+      [{ service: { customer_id: 'C2' }, state: { previous_state_id: 5 } }, /previous_state_id/],
+      [{ service: { customer_id: 'C2' }, state: {}, task: { state_id: 1 } }, /state_id/],
+    ];
+    for (const [item, message] of bad) {
+      await rejectsUnchanged(
+        store,
+        () => cs.compositeStart({ services: [good, item] }),
+        'VALIDATION_FAILED',
+        new RegExp(`^services\\[1\\]: .*${message.source}`),
+      );
+    }
+    expect(events).toEqual([]);
+  });
+
+  it('a later item refused by a limit names its index; the items before it stay written', async () => {
+    const { cs } = await setup({ limits: { entitiesPerService: 1 } });
+    const item = (type: string) => ({ service: { customer_id: 'C' }, state: { state_type: type } });
+    await rejects(
+      cs.compositeStart({ services: [item('a'), item('b')] }),
+      'LIMIT_EXCEEDED',
+      /^services\[1\]: /,
+    );
+    expect((await cs.listCustomerServices('C', { active_states: true }))[0]?.active_states).toHaveLength(1);
   });
 
   it('concurrent composite starts for one customer create one service', async () => {
