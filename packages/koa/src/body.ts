@@ -5,9 +5,13 @@ import { HttpError } from './errors.js';
 /** The default body limit: 1 MiB (SPEC §10). */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
+/** Names of UTF-8 in a `charset` parameter: the registered one and its common hyphenless alias. */
+const UTF8_NAMES = new Set(['utf-8', 'utf8']);
+
 /**
  * Check the content type of a request that has a body: `application/json` with or without a
- * `charset` (UTF-8 only), or none at all (SPEC §2). Anything else → 415.
+ * `charset` (UTF-8 only: `utf-8` or `utf8`, any case, quoted or not), or none at all (SPEC §2).
+ * Anything else → 415.
  */
 export function checkContentType(header: string | undefined): void {
   if (header === undefined || header.trim() === '') return;
@@ -20,7 +24,7 @@ export function checkContentType(header: string | undefined): void {
   }
   for (const p of params) {
     const [name = '', value = ''] = p.split('=').map((s) => s.trim());
-    if (name.toLowerCase() === 'charset' && value.replace(/"/g, '').toLowerCase() !== 'utf-8') {
+    if (name.toLowerCase() === 'charset' && !UTF8_NAMES.has(value.replace(/"/g, '').toLowerCase())) {
       throw new HttpError('UNSUPPORTED_MEDIA_TYPE', `Unsupported charset '${value}': send UTF-8`);
     }
   }

@@ -191,13 +191,15 @@ describe('bodies (SPEC §10)', () => {
     });
   });
 
-  it('content types: other → 415; json with or without charset, or none → accepted', async () => {
+  it('content types: other → 415; json with or without a UTF-8 charset (utf-8 or utf8), or none → accepted', async () => {
     await writesNothing(async () => {
       for (const type of [
         'text/plain',
         'application/xml',
         'application/x-www-form-urlencoded',
         'application/json; charset=iso-8859-1',
+        'application/json; charset=utf-16',
+        'application/json; charset=utf',
       ]) {
         const r = await t.req('POST', '/services/start', '{"contact_key":"ct"}', { 'content-type': type });
         expectError(r, 415, 'UNSUPPORTED_MEDIA_TYPE');
@@ -208,6 +210,9 @@ describe('bodies (SPEC §10)', () => {
       'application/json',
       'application/json; charset=UTF-8',
       'Application/JSON;charset="utf-8"',
+      'application/json; charset=utf8',
+      'application/json;charset=UTF8',
+      'application/json; charset="Utf8"',
     ]) {
       const r = await t.req('POST', '/services/start', '{"contact_key":"ct"}', { 'content-type': type });
       expect(r.status, type).toBe(201);
