@@ -289,7 +289,11 @@ export function endService(
   return { service, states: children.states, tasks: children.tasks, events: [...children.events, ev] };
 }
 
-/** Auto-complete (SPEC §7.3): completed at last update + delay, deterministically. */
+/**
+ * Auto-complete (SPEC §7.3): completed at last update + delay, deterministically. It is not an
+ * update (SPEC §7.2): the expiry stays where the last update put it, so whether a reader still
+ * finds the service never depends on when the sweep happened to run.
+ */
 export function autoComplete(
   tenant: string,
   s: ServiceRecord,
@@ -299,7 +303,7 @@ export function autoComplete(
 ): Change {
   const at = s.auto_at as number;
   const ts = Math.max(at, s.started.ts);
-  return endService(
+  const change = endService(
     tenant,
     s,
     activeStates,
@@ -310,6 +314,7 @@ export function autoComplete(
     cfg,
     'auto-completed',
   );
+  return { ...change, service: { ...change.service, updated: s.updated, expires: s.expires } };
 }
 
 export interface AssociateInput extends EventInput {

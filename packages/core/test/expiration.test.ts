@@ -116,6 +116,23 @@ describe('SPEC §7.3 auto-complete', () => {
     expect((await cs.getService(dflt)).completed?.timestamp).toBe(iso(T0 + 600_000));
   });
 
+  it('is not an update: the expiry stays put, so visibility never depends on when the sweep ran', async () => {
+    const config = { expiration: '1h', autoCompleteEnabled: true, autoCompleteAfter: 600 };
+    const swept = await setup(config);
+    const late = await setup(config);
+    const a = await swept.cs.startService({ customer_id: 'C1' });
+    const b = await late.cs.startService({ customer_id: 'C1' });
+    swept.clock.set(T0 + 601_000);
+    expect(await swept.cs.sweep()).toEqual({ expired: 0, autoCompleted: 1 });
+    expect((await swept.cs.getService(a.service_id)).completed?.timestamp).toBe(iso(T0 + 600_000));
+    for (const { clock } of [swept, late]) clock.set(T0 + 3_599_999);
+    expect((await swept.cs.getService(a.service_id)).started).toBeDefined();
+    expect((await late.cs.getService(b.service_id)).started).toBeDefined();
+    for (const { clock } of [swept, late]) clock.set(T0 + 3_600_000);
+    await rejects(swept.cs.getService(a.service_id), 'SERVICE_NOT_FOUND');
+    await rejects(late.cs.getService(b.service_id), 'SERVICE_NOT_FOUND');
+  });
+
   it('does nothing when disabled or when no delay is known', async () => {
     const off = await setup({ autoCompleteAfter: 1 });
     const a = await off.cs.startService({ customer_id: 'C1', auto_complete_after: 1 });

@@ -603,7 +603,7 @@ export class SweepCommand implements LifecycleCommand {
       s.completed = Math.max(at, s.started);
       cascade(s.states.values(), s.completed, true);
       cascade(s.tasks.values(), s.completed, true);
-      s.updated = at;
+      // Not an update: the expiry stays where the last update put it (SPEC §7.2).
     }
   }
   toString = () => 'sweep()';
