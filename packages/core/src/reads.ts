@@ -146,7 +146,10 @@ export async function listServices(
     for (const s of records) {
       if (s === undefined || s.expires <= now) continue;
       if (!statusMatches(q.status, s.completed) || !typeMatches(q.service_types, s.service_type)) continue;
-      if (by === 'contact_key' && s.customer_id !== undefined) continue;
+      // The record is read after its index entry: a concurrent associate may have moved it since.
+      const belongs =
+        by === 'customer' ? s.customer_id === value : s.customer_id === undefined && s.contact_key === value;
+      if (!belongs) continue;
       if (skipped < offset) {
         skipped++;
         continue;

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { createContextServices } from '../src/index.js';
+import { MemoryStore } from '../src/memory/index.js';
 import { iso, rejects, rejectsUnchanged, setup, T0 } from './helpers.js';
 
 describe('representations (SPEC §3.2)', () => {
@@ -187,6 +189,32 @@ describe('service lists (SPEC §5)', () => {
       a,
     ]);
     expect(await cs.listAnonymousServices('+331', { status: 'completed' })).toEqual([]);
+  });
+
+  it('a service moved to another customer while a list reads it is not listed under the old one', async () => {
+    let release: () => void = () => {};
+    let gate: Promise<void> | undefined;
+    class SlowStore extends MemoryStore {
+      override async getMany(keys: readonly string[]) {
+        if (gate !== undefined) await gate;
+        return super.getMany(keys);
+      }
+    }
+    const store = new SlowStore();
+    const cs = await createContextServices({ store, config: { cacheSize: 0 } });
+    const { service_id: sid } = await cs.startService({ customer_id: 'C1' });
+    const { service_id: anon } = await cs.startService({ contact_key: 'K' });
+    gate = new Promise((r) => {
+      release = r;
+    });
+    const lists = [cs.listCustomerServices('C1'), cs.listAnonymousServices('K')];
+    await new Promise((r) => setTimeout(r, 10)); // both lists have read their index and wait for the records
+    await cs.associate('C2', sid);
+    await cs.associate('C3', anon);
+    release();
+    expect(await Promise.all(lists)).toEqual([[], []]);
+    expect((await cs.listCustomerServices('C2')).map((v) => v.service_id)).toEqual([sid]);
+    await cs.close();
   });
 
   it('keeps look-alike customer ids and contact keys apart (escaped keys)', async () => {
