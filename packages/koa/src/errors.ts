@@ -140,12 +140,17 @@ function fromMapping(
 
 /**
  * Map any thrown value to its response. Core errors keep their message (it names the field and
- * the rule); unexpected errors answer a generic message, never a stack trace.
+ * the rule); unexpected errors answer a generic message, never a stack trace. `notFoundStatus`
+ * applies to the resource the URL addresses: a not-found error whose `details.field` names a body
+ * field (a task's `state_id`, a state's `previous_state_id`, a transition's `from.state_id`) is a
+ * bad reference in the request and stays 400 (SPEC L3, L5).
  */
 export function toErrorResponse(error: unknown, notFoundStatus: 400 | 404 = 400): ErrorResponse {
   if (isContextServicesError(error)) {
     const m: ErrorMapping | undefined = CORE_ERROR_MAP[error.code];
-    if (m !== undefined) return fromMapping(m, error.code, error.message, {}, notFoundStatus);
+    const referred = error.details?.field !== undefined;
+    if (m !== undefined)
+      return fromMapping(m, error.code, error.message, {}, referred ? m.status : notFoundStatus);
   }
   if (isHttpError(error)) {
     return fromMapping(HTTP_ERROR_MAP[error.code], error.code, error.message, { ...error.headers }, 404);
@@ -178,7 +183,10 @@ export function fallbackLogger(): Pick<Logger, 'error'> {
 
 /** Options of {@link errorHandler}. */
 export interface ErrorHandlerOptions {
-  /** Status for unknown services, states and tasks: 400 as the original server (default) or 404. */
+  /**
+   * Status for unknown services, states and tasks addressed by the URL: 400 as the original server
+   * (default) or 404. A missing state named in a body is always 400.
+   */
   notFoundStatus?: 400 | 404;
   /** Receives unexpected errors (5xx) with their stack; default: pino on stderr. */
   logger?: Pick<Logger, 'error'>;

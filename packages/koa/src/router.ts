@@ -29,7 +29,11 @@ export const allRoutes: readonly RouteSpec[] = [
 export interface RouterOptions {
   /** Base path of every route. Default `/genesys/1/cs`; `''` to nest the router under your own prefix. */
   prefix?: string;
-  /** Status for unknown services, states and tasks: 400 as the original server (default) or 404. */
+  /**
+   * Status for unknown services, states and tasks addressed by the URL: 400 as the original server
+   * (default) or 404. A missing state named in a body (`state_id`, `previous_state_id`,
+   * `from.state_id`) is always 400 (SPEC L3, L5).
+   */
   notFoundStatus?: 400 | 404;
   /** Largest accepted request body in bytes (default 1 MiB) → 413. */
   bodyLimit?: number;

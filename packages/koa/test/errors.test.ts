@@ -94,6 +94,38 @@ describe('documented errors (SPEC §2.1)', () => {
     }
   });
 
+  it('notFoundStatus: 404 keeps 400 for a missing state named in a body (L3, L5): task state_id, previous_state_id, from.state_id', async () => {
+    const s = await startServer({ notFoundStatus: 404 });
+    try {
+      const id = (await s.req('POST', '/services/start', { customer_id: 'ref' })).json.service_id;
+      await s.req('POST', `/services/${id}/states/start`, { state_type: 'one' });
+      const before = JSON.stringify(await s.snapshot());
+      const cases: [string, Record<string, unknown>, string][] = [
+        [`/services/${id}/tasks/start`, { task_type: 't', state_id: 7 }, 'state_id'],
+        [`/services/${id}/states/start`, { state_type: 's', previous_state_id: 7 }, 'previous_state_id'],
+        [
+          `/services/${id}/states/transition`,
+          { from: { state_id: 7 }, to: { state_type: 's' } },
+          'from.state_id',
+        ],
+      ];
+      const answers: unknown[] = [];
+      for (const [path, body, field] of cases) {
+        const r = await s.req('POST', path, body);
+        answers.push([field, r.status, errorOf(r).code, r.json.exception]);
+        expect(r.json.message).toMatch(/state.*7/);
+      }
+      expect(answers).toEqual(
+        cases.map(([, , field]) => [field, 400, 'STATE_NOT_FOUND', `${EXC}.NotFoundException`]),
+      );
+      expect(JSON.stringify(await s.snapshot())).toBe(before);
+      // The state the URL addresses still follows the option.
+      expectError(await s.req('POST', `/services/${id}/states/7/end`, {}), 404, 'STATE_NOT_FOUND');
+    } finally {
+      await s.close();
+    }
+  });
+
   it('lifecycle rule violations are 400 BadRequestException with their codes', async () => {
     const id = (
       await t.req('POST', '/services/start', { contact_key: 'life', timestamp: '2020-01-01T00:00:00Z' })
