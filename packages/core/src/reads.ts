@@ -183,15 +183,17 @@ export async function listStates(
   const chosen = a.states
     .filter((st) => statusMatches(q.status, st.completed) && typeMatches(q.state_types, st.state_type))
     .slice(offset, offset + limit);
-  const views: StateView[] = chosen.map((st) =>
-    stateView(
-      st,
-      a.tasks.filter((t) => t.state_id === st.id),
-      q,
-      ext,
-      sid,
-    ),
-  );
+  // Tasks grouped once, and only when embedded: not once per state.
+  const byState = new Map<number, TaskRecord[]>();
+  if (q.active_tasks || q.completed_tasks) {
+    for (const t of a.tasks) {
+      if (t.state_id === undefined) continue;
+      const list = byState.get(t.state_id) ?? [];
+      byState.set(t.state_id, list);
+      list.push(t);
+    }
+  }
+  const views: StateView[] = chosen.map((st) => stateView(st, byState.get(st.id) ?? [], q, ext, sid));
   return cloneView(views, q.extensions !== undefined);
 }
 

@@ -27,6 +27,7 @@ export function extensionFilters(
       else if (kind !== 'top' && (sel === kind || sel === `${kind}.*`)) all = true;
       else if (kind !== 'top' && sel.startsWith(`${kind}.`)) names.add(sel.slice(kind.length + 1));
       else if (kind === 'top' && !/^(State|Task)(\.|$)/.test(sel)) names.add(sel);
+      else if (kind === 'top' && top !== 'Service' && (sel === top || sel === `${top}.*`)) all = true;
       else if (kind === 'top' && top !== 'Service' && sel.startsWith(`${top}.`))
         names.add(sel.slice(top.length + 1));
     }

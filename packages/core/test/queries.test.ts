@@ -108,6 +108,16 @@ describe('extension selection (SPEC §5)', () => {
     expect(st).toMatchObject({ SA: [3], active_tasks: [{ TA: [5] }] });
     expect(st).not.toHaveProperty('SB');
     expect(await cs.getTask(sid, 1, { extensions: ['TA'] })).toMatchObject({ TA: [5] });
+    // On state and task queries, State / State.* (Task / Task.*) select every extension of the
+    // entities the query is about, as they do for nested ones.
+    for (const sel of ['State', 'State.*']) {
+      expect(await cs.listStates(sid, { extensions: [sel] })).toMatchObject([{ SA: [3], SB: [4] }]);
+      expect(await cs.getState(sid, 1, { extensions: [sel] })).toMatchObject({ SA: [3], SB: [4] });
+    }
+    for (const sel of ['Task', 'Task.*']) {
+      expect(await cs.listTasks(sid, { extensions: [sel] })).toMatchObject([{ TA: [5] }]);
+      expect(await cs.getTask(sid, 1, { extensions: [sel] })).toMatchObject({ TA: [5] });
+    }
   });
 });
 
