@@ -270,6 +270,40 @@ function entityFrom<T extends StateRecord | TaskRecord>(
   return rules.compact(rec) as unknown as T;
 }
 
+/**
+ * What the engine itself could never have stored, refused on import: two states (or tasks) with
+ * one id, a reference to a state the service does not have (L3), a completion before its start (L6).
+ */
+function checkImportedChildren(states: readonly StateRecord[], tasks: readonly TaskRecord[]): void {
+  const stateIds = new Set<number>();
+  for (const [kind, list] of [
+    ['state', states],
+    ['task', tasks],
+  ] as const) {
+    const seen = kind === 'state' ? stateIds : new Set<number>();
+    for (const e of list) {
+      if (seen.has(e.id)) throw invalid(`${kind}_id`, `${e.id} appears twice`);
+      seen.add(e.id);
+      if (e.completed !== undefined && e.completed.ts < e.started.ts) {
+        throw invalid(`${kind} ${e.id} completed.timestamp`, 'is earlier than started.timestamp (L6)');
+      }
+    }
+  }
+  for (const st of states) {
+    if (st.previous_state_id !== undefined && !stateIds.has(st.previous_state_id)) {
+      throw invalid(
+        `state ${st.id} previous_state_id`,
+        `names no state of the service (${st.previous_state_id})`,
+      );
+    }
+  }
+  for (const t of tasks) {
+    if (t.state_id !== undefined && !stateIds.has(t.state_id)) {
+      throw invalid(`task ${t.id} state_id`, `names no state of the service (${t.state_id})`);
+    }
+  }
+}
+
 /** Import services exported with `export_content`, keeping their ids; each service is one atomic write. */
 export async function importServices(
   ctx: EngineContext,
@@ -326,6 +360,7 @@ async function importOne(ctx: EngineContext, keys: TenantKeys, item: unknown): P
   );
   if (states.length + tasks.length > ctx.cfg.limits.entitiesPerService)
     throw invalid('service', 'has too many states and tasks');
+  checkImportedChildren(states, tasks);
   if (end !== undefined) {
     const e = splitBody(
       validators.serviceEnd,
@@ -340,6 +375,9 @@ async function importOne(ctx: EngineContext, keys: TenantKeys, item: unknown): P
       disposition: e.fields.disposition,
       disposition_desc: e.fields.disposition_desc,
     });
+  }
+  if (service.completed !== undefined && service.completed.ts < service.started.ts) {
+    throw invalid('completed.timestamp', 'is earlier than started.timestamp (L6)');
   }
   service = rules.touch(
     {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ExportQuery, PurgeOperation, ServiceView } from '../src/index.js';
 import { createContextServices, SimulatedClock } from '../src/index.js';
 import { MemoryStore } from '../src/memory/index.js';
-import { dump, iso, rejects, setup, T0 } from './helpers.js';
+import { dump, iso, rejects, rejectsUnchanged, setup, T0 } from './helpers.js';
 
 const H = 3_600_000;
 
@@ -121,6 +121,34 @@ describe('import', () => {
       target.importServices([{ service_id: 'bad id', started: { timestamp: iso(T0) } }]),
       'VALIDATION_FAILED',
     );
+  });
+
+  it('refuses what the engine could never have stored, writing nothing', async () => {
+    const { cs, store } = await setup();
+    const at = (ms: number) => ({ timestamp: iso(ms) });
+    const base = { service_id: 'imp1', customer_id: 'C', started: at(T0) };
+    const bad: [unknown, RegExp][] = [
+      [
+        {
+          ...base,
+          active_states: [
+            { state_id: 1, started: at(T0) },
+            { state_id: 1, started: at(T0) },
+          ],
+        },
+        /appears twice/,
+      ],
+      [{ ...base, active_tasks: [{ task_id: 1, state_id: 99, started: at(T0) }] }, /names no state/],
+      [
+        { ...base, active_states: [{ state_id: 2, previous_state_id: 1, started: at(T0) }] },
+        /names no state/,
+      ],
+      [{ ...base, completed: at(T0 - 1) }, /L6/],
+      [{ ...base, completed_tasks: [{ task_id: 1, started: at(T0), completed: at(T0 - 1) }] }, /L6/],
+    ];
+    for (const [item, message] of bad) {
+      await rejectsUnchanged(store, () => cs.importServices([item]), 'VALIDATION_FAILED', message);
+    }
   });
 });
 
