@@ -49,10 +49,24 @@ export interface RouterOptions {
   logger?: Logger;
 }
 
+/**
+ * The path of the request target as the client sent it (`originalUrl`, so it stays right under a
+ * mount prefix), for `Location`: without query or fragment, and for an absolute-form target
+ * (`POST http://host/… HTTP/1.1`) only the URL's pathname, so the client's host is never reflected.
+ */
 function requestPath(ctx: Context): string {
-  const url = ctx.originalUrl;
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
+  const target = ctx.originalUrl;
+  const end = target.search(/[?#]/);
+  let path = end < 0 ? target : target.slice(0, end);
+  if (!path.startsWith('/')) {
+    try {
+      path = new URL(path).pathname;
+    } catch {
+      path = ctx.path;
+    }
+  }
+  // `//host/…` would read as a protocol-relative URL in `Location`.
+  return path.replace(/^\/{2,}/, '/');
 }
 
 /** Path segments must be valid percent-encoding (the router would otherwise pass them raw). */

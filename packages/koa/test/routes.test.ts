@@ -1,5 +1,6 @@
 /** Every route of SPEC §4 on its success path: status, body and Location of SPEC §2.2. */
 
+import { connect } from 'node:net';
 import { Router } from '@koa/router';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -328,5 +329,57 @@ describe('mounting', () => {
     } finally {
       await h.close(1000);
     }
+  });
+});
+
+/** Send one raw HTTP/1.1 request with `target` exactly as written; resolve to status and headers. */
+function rawPost(target: string, body: string): Promise<{ status: number; headers: Map<string, string> }> {
+  const { hostname, port } = new URL(t.origin);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => {
+      text += c;
+    });
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const [head = ''] = text.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers = new Map<string, string>();
+      for (const line of lines) {
+        const i = line.indexOf(':');
+        headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
+      }
+      resolve({ status: Number(statusLine.split(' ')[1]), headers });
+    });
+    socket.write(
+      `POST ${target} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+}
+
+describe('Location from the request target', () => {
+  it('a #fragment is not part of the path', async () => {
+    const r = await rawPost(`${BASE}/services/start#/x/y`, '{"contact_key":"fragment"}');
+    expect(r.status).toBe(201);
+    expect(r.headers.get('location')).toMatch(new RegExp(`^${BASE}/services/[A-Za-z0-9_-]+$`));
+    const sid = r.headers.get('location')?.split('/').pop();
+    const s = await rawPost(`${BASE}/services/${sid}/states/start#frag`, '{}');
+    expect(s.headers.get('location')).toBe(`${BASE}/services/${sid}/states/1`);
+  });
+
+  it("an absolute-form target: only its path, never the client's host", async () => {
+    const r = await rawPost(`http://evil.example${BASE}/services/start`, '{"contact_key":"absolute"}');
+    expect(r.status).toBe(201);
+    expect(r.headers.get('location')).toMatch(new RegExp(`^${BASE}/services/[A-Za-z0-9_-]+$`));
+    const sid = r.headers.get('location')?.split('/').pop();
+    const c = await rawPost(
+      `http://evil.example:8080${BASE}/services_composite/start?#x`,
+      `{"services":[{"service":{"contact_key":"absolute"},"state":{"state_type":"s"}}]}`,
+    );
+    expect(c.status).toBe(200);
+    expect(c.headers.get('location')).toBe(`${BASE}/services/${sid}/states/1`);
   });
 });
