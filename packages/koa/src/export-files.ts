@@ -14,7 +14,10 @@ export type ExportFormat = 'json' | 'csv';
 const COMMON = ['est_duration', 'started', 'completed', 'disposition', 'disposition_desc', 'duration'];
 const NESTED = ['active_states', 'completed_states', 'active_tasks', 'completed_tasks'];
 
-/** CSV columns per file; `extensions` holds every other key as one JSON object. */
+/**
+ * CSV columns per file; `extensions` holds every key of the row that is not one of the other
+ * columns (a user extension named `extensions` included) as one JSON object.
+ */
 export const CSV_COLUMNS = {
   services: ['service_id', 'service_type', 'customer_id', 'contact_key', ...COMMON, 'extensions'],
   states: ['service_id', 'state_id', 'state_type', 'previous_state_id', ...COMMON, 'extensions'],
@@ -42,12 +45,15 @@ class RowFile {
       this.#buffer += `${this.#rows === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`;
     } else {
       const columns: readonly string[] = CSV_COLUMNS[this.kind];
+      // A user extension may itself be named `extensions`: it belongs in the column, not over it.
+      const cells: Record<string, unknown> = {};
       const extensions: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(row)) if (!columns.includes(k)) extensions[k] = v;
-      this.#buffer += csvRow(columns, {
-        ...row,
-        extensions: Object.keys(extensions).length === 0 ? undefined : extensions,
-      });
+      for (const [k, v] of Object.entries(row)) {
+        if (k !== 'extensions' && columns.includes(k)) cells[k] = v;
+        else extensions[k] = v;
+      }
+      cells.extensions = Object.keys(extensions).length === 0 ? undefined : extensions;
+      this.#buffer += csvRow(columns, cells);
     }
     this.#rows++;
     if (this.#buffer.length >= FLUSH_AT) await this.flush();

@@ -285,6 +285,36 @@ describe('export to files (SPEC §8.2)', () => {
     ]);
   });
 
+  it('csv: a user extension named extensions is kept in the extensions column with the others', async () => {
+    const id = (
+      await t.req('POST', '/services/start', {
+        customer_id: 'x',
+        extensions: { secret: 1 },
+        other: 2,
+        timestamp: '2021-06-01T00:00:00Z',
+      })
+    ).json.service_id;
+    await t.req('POST', `/services/${id}/tasks/start`, {
+      task_type: 't',
+      extensions: [1, 2],
+      timestamp: '2021-06-01T00:00:01Z',
+    });
+    const r = await t.req(
+      'POST',
+      '/maintenance/services/files?time_from=2021-06-01T00:00:00Z&time_to=2021-06-02T00:00:00Z&format=csv',
+    );
+    const [services, , tasks] = await Promise.all(
+      (r.json.created as string[]).map(async (p) => parseCsv(await readFile(p, 'utf8'))),
+    );
+    const cell = (rows: string[][] | undefined) => {
+      const header = rows?.[0] as string[];
+      return JSON.parse(rows?.[1]?.[header.indexOf('extensions')] as string);
+    };
+    expect(services).toHaveLength(2);
+    expect(cell(services)).toEqual({ extensions: { secret: 1 }, other: 2 });
+    expect(cell(tasks)).toEqual({ extensions: [1, 2] });
+  });
+
   it('csvCell quotes commas, quotes, line breaks and edge spaces only', () => {
     expect(csvCell('plain')).toBe('plain');
     expect(csvCell('a,b')).toBe('"a,b"');
