@@ -191,7 +191,11 @@ export interface EngineConfig {
 export interface EngineOptions {
   store: Store;
   clock?: Clock;
-  /** Service id generator; default 128 random bits, base64url. */
+  /**
+   * Service id generator; default 128 random bits, base64url. Ids must be 1–64 characters of
+   * `[A-Za-z0-9_-]` (else a TypeError); with a generator of your own, a start whose id is already
+   * stored fails with `SERVICE_EXISTS` (one more read per start).
+   */
   ids?: () => string;
   config?: EngineConfig;
   /** Receives errors thrown by event listeners (default: `process.emitWarning`). */

@@ -2,7 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import type { CallOptions } from './api.js';
 import type { Clock } from './clock.js';
 import type { ResolvedConfig } from './config.js';
-import { invalid, serviceNotFound } from './errors.js';
+import { ContextServicesError, invalid, serviceNotFound } from './errors.js';
 import { TenantKeys } from './keys.js';
 import type { ServiceRecord } from './records.js';
 import type { Repo } from './repo.js';
@@ -13,7 +13,10 @@ export interface EngineContext {
   readonly repo: Repo;
   readonly clock: Clock;
   readonly cfg: ResolvedConfig;
+  /** A new service id, checked (see {@link createContext}). */
   readonly ids: () => string;
+  /** Ids come from the application: a new one may collide with a stored service, so it is checked. */
+  readonly customIds: boolean;
   keys(options: CallOptions | undefined): TenantKeys;
 }
 
@@ -34,19 +37,36 @@ export function randomServiceId(): string {
 
 const MAX_TENANT = 256;
 
-/** Build the context; tenant key builders are memoized (few tenants, many calls). */
+/**
+ * Build the context; tenant key builders are memoized (few tenants, many calls). Without `ids`
+ * the engine draws 128 random bits per service; an application's own generator is checked:
+ * a malformed id is a programmer mistake (TypeError), a stored one is refused (SERVICE_EXISTS).
+ */
 export function createContext(
   repo: Repo,
   clock: Clock,
   cfg: ResolvedConfig,
-  ids: () => string,
+  ids: (() => string) | undefined,
 ): EngineContext {
   const tenants = new Map<string, TenantKeys>();
+  const custom = ids;
   return {
     repo,
     clock,
     cfg,
-    ids,
+    customIds: custom !== undefined,
+    ids:
+      custom === undefined
+        ? randomServiceId
+        : () => {
+            const id = custom();
+            if (!isServiceId(id)) {
+              throw new TypeError(
+                `ids() returned ${JSON.stringify(id)}: service ids are 1 to 64 characters of [A-Za-z0-9_-]`,
+              );
+            }
+            return id;
+          },
     keys(options) {
       const tenant = options?.tenant ?? '';
       if (typeof tenant !== 'string' || tenant.length > MAX_TENANT) {
@@ -82,4 +102,24 @@ export function onService<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   return ctx.repo.serialize(keys.service(sid), fn);
+}
+
+/**
+ * Run `fn` for a new service under its queue; with application ids, first make sure no stored
+ * service has the id (a start would otherwise overwrite it and strand its index entries).
+ */
+export function onNewService<T>(
+  ctx: EngineContext,
+  keys: TenantKeys,
+  sid: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return onService(ctx, keys, sid, async () => {
+    if (ctx.customIds && (await ctx.repo.getService(keys, sid)) !== undefined) {
+      throw new ContextServicesError('SERVICE_EXISTS', `Service ${sid} already exists`, {
+        details: { service_id: sid },
+      });
+    }
+    return fn();
+  });
 }

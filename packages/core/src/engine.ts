@@ -1,7 +1,7 @@
 import type { ContextServices, EngineOptions } from './api.js';
 import { systemClock } from './clock.js';
 import { resolveConfig } from './config.js';
-import { createContext, randomServiceId } from './context.js';
+import { createContext } from './context.js';
 import type { ContextEvent } from './events.js';
 import * as maintenance from './maintenance.js';
 import * as reads from './reads.js';
@@ -36,7 +36,7 @@ export async function createContextServices(options: EngineOptions): Promise<Con
   const cfg = resolveConfig(options.config);
   const clock = options.clock ?? systemClock;
   const repo = new Repo(options.store, cfg.cacheSize, options.onListenerError ?? warnListenerError);
-  const ctx = createContext(repo, clock, cfg, options.ids ?? randomServiceId);
+  const ctx = createContext(repo, clock, cfg, options.ids);
   await options.store.open();
 
   let timer: NodeJS.Timeout | undefined;

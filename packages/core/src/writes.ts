@@ -1,6 +1,6 @@
 /** The write operations of SPEC §4: validate, load, apply a pure rule, commit one batch. */
 import type { CallOptions, CompositeItemResult, CompositeResult, EntityRef } from './api.js';
-import { type EngineContext, onService, requireService } from './context.js';
+import { type EngineContext, onNewService, onService, requireService } from './context.js';
 import {
   ContextServicesError,
   invalid,
@@ -84,7 +84,7 @@ export async function startService(ctx: EngineContext, body: unknown, options?: 
   const { fields, extensions } = parseServiceStart(ctx, body);
   const sid = ctx.ids();
   const change = rules.startService(keys.tenant, sid, fields, extensions, ctx.clock.now(), ctx.cfg.rules);
-  await onService(ctx, keys, sid, () => ctx.repo.commit(keys, {}, change));
+  await onNewService(ctx, keys, sid, () => ctx.repo.commit(keys, {}, change));
   return { service_id: sid };
 }
 
@@ -473,7 +473,7 @@ function compositeItem(ctx: EngineContext, keys: TenantKeys, item: CompositeInpu
       ctx.clock.now(),
       ctx.cfg.rules,
     );
-    return onService(ctx, keys, sid, () =>
+    return onNewService(ctx, keys, sid, () =>
       compositeInService(ctx, keys, created.service, true, item, created),
     );
   });

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { createContextServices } from '../src/index.js';
+import { MemoryStore } from '../src/memory/index.js';
 import { dump, rejects, rejectsUnchanged, setup } from './helpers.js';
 
 describe('bad input is rejected with a clear error and writes nothing (SPEC §2, §3.1, §10)', () => {
@@ -177,5 +179,24 @@ describe('bad input is rejected with a clear error and writes nothing (SPEC §2,
     const first = await cs.getService(sid, { extensions: ['Feedback'] });
     (first.Feedback as { rating: number }).rating = 2;
     expect((await cs.getService(sid, { extensions: ['Feedback'] })).Feedback).toEqual({ rating: 7 });
+  });
+});
+
+describe('service ids from the application (EngineOptions.ids)', () => {
+  it('a malformed id is a TypeError; a stored one is refused with SERVICE_EXISTS, writing nothing', async () => {
+    let next = 'same-id';
+    const store = new MemoryStore();
+    const cs = await createContextServices({ store, ids: () => next });
+    await cs.startService({ customer_id: 'C1' });
+    await rejectsUnchanged(store, () => cs.startService({ customer_id: 'C2' }), 'SERVICE_EXISTS');
+    await rejectsUnchanged(
+      store,
+      () => cs.compositeStart({ services: [{ service: { customer_id: 'C3' }, state: {} }] }),
+      'SERVICE_EXISTS',
+    );
+    expect((await cs.getService('same-id')).customer_id).toBe('C1');
+    next = 'not a valid id';
+    await expect(cs.startService({ customer_id: 'C1' })).rejects.toThrow(TypeError);
+    await cs.close();
   });
 });
