@@ -28,7 +28,11 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     env: 'CXS_AUTO_COMPLETE_AFTER',
     help: 'seconds of inactivity after which services are auto-completed (enables auto-complete)',
   },
-  { flag: 'tenants', env: 'CXS_TENANTS', help: 'JSON file [{"id","name"}]: enables multi-tenancy' },
+  {
+    flag: 'tenants',
+    env: 'CXS_TENANTS',
+    help: 'JSON file [{"id","name"}, ...] (at least one): enables multi-tenancy',
+  },
   { flag: 'users', env: 'CXS_USERS', help: 'JSON users file: enables roles with HTTP Basic' },
   { flag: 'export-dir', env: 'CXS_EXPORT_DIR', default: './exports', help: 'directory of the file export' },
   { flag: 'body-limit', env: 'CXS_BODY_LIMIT', default: '1mb', help: 'largest request body' },
@@ -62,11 +66,15 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 async function readTenants(path: string): Promise<Tenant[]> {
   const text = await readFile(path, 'utf8');
+  let tenants: Tenant[];
   try {
-    return checkTenants(JSON.parse(text));
+    tenants = checkTenants(JSON.parse(text));
   } catch (error) {
     throw new UsageError(`tenants file ${path}: ${(error as Error).message}`);
   }
+  // An empty list would silently mean single-tenant mode: all data in one namespace.
+  if (tenants.length === 0) throw new UsageError(`tenants file ${path}: names no tenant`);
+  return tenants;
 }
 
 /** Open the store a command asked for. */

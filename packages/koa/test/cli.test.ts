@@ -174,6 +174,30 @@ describe('cxs serve', () => {
     }
   });
 
+  it('a tenants file with an empty list is bad usage (exit 2), not a silent single-tenant server', async () => {
+    const empty = join(tmp, 'no-tenants.json');
+    await writeFile(empty, '[]');
+    for (const [args, env] of [
+      [['--tenants', empty], {}],
+      [[], { CXS_TENANTS: empty }],
+    ] as [string[], Record<string, string>][]) {
+      const child = start(['serve', '--store', 'memory', '--port', '0', ...args], env);
+      let output = '';
+      child.stdout?.on('data', (c) => {
+        output += c;
+        // Had it started, stop it: the assertion below then fails instead of the test hanging.
+        if (output.includes('listening on')) child.kill('SIGTERM');
+      });
+      child.stderr?.on('data', (c) => {
+        output += c;
+      });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(output).not.toContain('listening on');
+      expect(code).toBe(2);
+      expect(output).toMatch(/tenants file .*no-tenants\.json: names no tenant/);
+    }
+  });
+
   it('bad usage exits 2 with a message; --help exits 0', async () => {
     const [bad, help, unknown] = await Promise.all([
       run(['serve', '--port', 'abc', '--store', 'memory']),
