@@ -54,11 +54,19 @@ const PURGE: Record<PurgeOperation, (s: ServiceRecord) => boolean> = {
 };
 
 /**
- * Services purge removes at once. Each removal reads the service's keys and writes a batch through
- * the same store (and libuv thread pool) as the requests being served; a whole page at once made
- * those requests queue behind it.
+ * Services that purge and the sweep work on at once. Each one reads the service's keys and
+ * writes a batch through the same store (and libuv thread pool) as the requests being served;
+ * a whole page at once made those requests queue behind it.
  */
-const PURGE_WIDTH = 4;
+const WIDTH = 4;
+
+/** Work through a page `WIDTH` services at a time, yielding to the requests being served in between. */
+async function throttled<T>(page: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < page.length; i += WIDTH) {
+    await Promise.all(page.slice(i, i + WIDTH).map(fn));
+    await yieldToLoop();
+  }
+}
 
 /** SPEC §8.3: delete services started before `limit` that match the operation, in bounded batches. */
 export async function purge(
@@ -79,28 +87,18 @@ export async function purge(
   const matches = PURGE[req.operation];
   const prefix = keys.byStartPrefix();
   let purged = 0;
-  for await (const page of pages(
-    ctx,
-    { gte: prefix, lt: `${prefix}${encodeTime(limit)}/` },
-    ctx.cfg.batchSize,
-  )) {
-    // A few services at a time, yielding to the requests being served in between.
-    for (let i = 0; i < page.length; i += PURGE_WIDTH) {
-      await Promise.all(
-        page.slice(i, i + PURGE_WIDTH).map(([k]) => {
-          const sid = lastComponent(k);
-          return onService(ctx, keys, sid, async () => {
-            const s = await ctx.repo.getService(keys, sid);
-            // Expired services are already gone for every reader; the sweep removes them.
-            if (s === undefined || s.started.ts >= limit || s.expires <= ctx.clock.now() || !matches(s))
-              return;
-            await removeService(ctx, keys, s, 'purged');
-            purged++;
-          });
-        }),
-      );
-      await yieldToLoop();
-    }
+  const range = { gte: prefix, lt: `${prefix}${encodeTime(limit)}/` };
+  for await (const page of pages(ctx, range, ctx.cfg.batchSize)) {
+    await throttled(page, ([k]) => {
+      const sid = lastComponent(k);
+      return onService(ctx, keys, sid, async () => {
+        const s = await ctx.repo.getService(keys, sid);
+        // Expired services are already gone for every reader; the sweep removes them.
+        if (s === undefined || s.started.ts >= limit || s.expires <= ctx.clock.now() || !matches(s)) return;
+        await removeService(ctx, keys, s, 'purged');
+        purged++;
+      });
+    });
   }
   return { purged };
 }
@@ -408,50 +406,38 @@ export async function sweep(ctx: EngineContext, now: number): Promise<SweepResul
     tenants.set(tenant, k);
     return k;
   };
-  const due = (prefix: string) => ({ gte: prefix, lt: `${prefix}${encodeTime(now + 1)}/` });
-  for await (const page of pages(ctx, due(DEADLINE_PREFIX.expiry), ctx.cfg.batchSize)) {
-    await Promise.all(
-      page.map(([k]) => {
+  /** Run `fn` under the queue of each service whose deadline under `prefix` is due. */
+  const forDue = async (prefix: string, fn: (keys: TenantKeys, sid: string) => Promise<void>) => {
+    const range = { gte: prefix, lt: `${prefix}${encodeTime(now + 1)}/` };
+    for await (const page of pages(ctx, range, ctx.cfg.batchSize)) {
+      await throttled(page, ([k]) => {
         const { tenant, sid } = parseDeadlineKey(k);
         const keys = keysOf(tenant);
-        return onService(ctx, keys, sid, async () => {
-          const s = await ctx.repo.getService(keys, sid);
-          if (s === undefined || s.expires > now) return;
-          await removeService(ctx, keys, s, 'expired');
-          result.expired++;
-        });
-      }),
-    );
-    await yieldToLoop();
-  }
-  for await (const page of pages(ctx, due(DEADLINE_PREFIX.autoComplete), ctx.cfg.batchSize)) {
-    await Promise.all(
-      page.map(([k]) => {
-        const { tenant, sid } = parseDeadlineKey(k);
-        const keys = keysOf(tenant);
-        return onService(ctx, keys, sid, async () => {
-          const s = await ctx.repo.getService(keys, sid);
-          if (s === undefined || s.completed !== undefined || s.auto_at === undefined || s.auto_at > now)
-            return;
-          const [states, tasks] = await Promise.all([
-            ctx.repo.activeStates(keys, sid),
-            ctx.repo.activeTasks(keys, sid),
-          ]);
-          const change = rules.autoComplete(keys.tenant, s, states, tasks, ctx.cfg.rules);
-          await ctx.repo.commit(
-            keys,
-            {
-              service: s,
-              states: new Map(states.map((x) => [x.id, x])),
-              tasks: new Map(tasks.map((x) => [x.id, x])),
-            },
-            change,
-          );
-          result.autoCompleted++;
-        });
-      }),
-    );
-    await yieldToLoop();
-  }
+        return onService(ctx, keys, sid, () => fn(keys, sid));
+      });
+    }
+  };
+  await forDue(DEADLINE_PREFIX.expiry, async (keys, sid) => {
+    const s = await ctx.repo.getService(keys, sid);
+    if (s === undefined || s.expires > now) return;
+    await removeService(ctx, keys, s, 'expired');
+    result.expired++;
+  });
+  await forDue(DEADLINE_PREFIX.autoComplete, async (keys, sid) => {
+    const s = await ctx.repo.getService(keys, sid);
+    if (s === undefined || s.completed !== undefined || s.auto_at === undefined || s.auto_at > now) return;
+    const [states, tasks] = await Promise.all([
+      ctx.repo.activeStates(keys, sid),
+      ctx.repo.activeTasks(keys, sid),
+    ]);
+    const change = rules.autoComplete(keys.tenant, s, states, tasks, ctx.cfg.rules);
+    const before = {
+      service: s,
+      states: new Map(states.map((x) => [x.id, x])),
+      tasks: new Map(tasks.map((x) => [x.id, x])),
+    };
+    await ctx.repo.commit(keys, before, change);
+    result.autoCompleted++;
+  });
   return result;
 }
