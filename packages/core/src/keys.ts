@@ -12,7 +12,7 @@
  * - `T s/<sid>/at/<state|0>/<id>` marker of an active task, grouped by owning state
  * - `T c/<customer>/<ts>/<sid>`  services by customer and start time
  * - `T k/<contact_key>/<ts>/<sid>` anonymous services by contact key and start time
- * - `T b/<ts>/<sid>`             services by start time
+ * - `T b/<ts>/<sid>`             services by start time (value: completion time, '' while active)
  * - `T e/<ts>/<sid>`             completed services by completion time (value: start time)
  * - `T m/<customer>/<key>/<type>/<sid>` active services by composite-start match
  * - `x/<ts>/<tenant>/<sid>`      expiry deadlines, all tenants

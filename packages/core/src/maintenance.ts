@@ -131,6 +131,8 @@ export async function exportServices(
 ): Promise<AsyncIterable<string | ServiceView>> {
   const keys = ctx.keys(options);
   const w = exportWindow(ctx, q);
+  // Expiry, like the status filter, is judged at request time, not page by page.
+  const now = ctx.clock.now();
   return (async function* () {
     let scanFrom = w.from;
     if (w.events !== 'started') {
@@ -142,15 +144,19 @@ export async function exportServices(
     }
     const prefix = keys.byStartPrefix();
     const inWindow = (ts: number) => ts >= w.from && ts < w.to;
+    // Services started before the window are selected only by a completion in it, which their
+    // start-index entry holds: the others are passed over without reading their records.
+    const candidate = ([k, completed]: [string, string]) =>
+      decodeTime(k.slice(prefix.length, prefix.length + 15)) >= w.from ||
+      (completed !== '' && inWindow(decodeTime(completed)));
     for await (const page of pages(
       ctx,
       { gte: `${prefix}${encodeTime(scanFrom)}/`, lt: `${prefix}${encodeTime(w.to)}/` },
       256,
     )) {
-      const now = ctx.clock.now();
       const records = await ctx.repo.getServices(
         keys,
-        page.map(([k]) => lastComponent(k)),
+        page.filter(candidate).map(([k]) => lastComponent(k)),
       );
       for (const s of records) {
         if (s === undefined || s.expires <= now) continue;

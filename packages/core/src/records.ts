@@ -90,7 +90,12 @@ export function serviceIndexEntries(keys: TenantKeys, s: ServiceRecord): Map<str
   if (s.customer_id !== undefined) out.set(`${keys.byCustomerPrefix(s.customer_id)}${start}/${s.id}`, '');
   else if (s.contact_key !== undefined)
     out.set(`${keys.byContactKeyPrefix(s.contact_key)}${start}/${s.id}`, '');
-  out.set(`${keys.byStartPrefix()}${start}/${s.id}`, '');
+  // Value: the completion instant ('' while active), so an export can select services started
+  // before its window by their completion without reading their records.
+  out.set(
+    `${keys.byStartPrefix()}${start}/${s.id}`,
+    s.completed === undefined ? '' : encodeTime(s.completed.ts),
+  );
   if (s.completed !== undefined) {
     out.set(`${keys.byCompletionPrefix()}${encodeTime(s.completed.ts)}/${s.id}`, start);
   } else {

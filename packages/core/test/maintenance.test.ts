@@ -87,6 +87,30 @@ describe('export selection (SPEC §8.1)', () => {
 });
 
 describe('import', () => {
+  it('reads the records of services started before the window only when they completed in it', async () => {
+    let recordsRead = 0;
+    class CountingStore extends MemoryStore {
+      override async getMany(keys: readonly string[]) {
+        recordsRead += keys.length;
+        return super.getMany(keys);
+      }
+    }
+    const clock = new SimulatedClock(T0);
+    const cs = await createContextServices({ store: new CountingStore(), clock, config: { cacheSize: 0 } });
+    const { service_id: old } = await cs.startService({ customer_id: 'C' });
+    clock.advance(H);
+    for (let i = 0; i < 300; i++) await cs.startService({ customer_id: 'C' });
+    clock.advance(H);
+    await cs.endService(old);
+    recordsRead = 0;
+    const ids = await collect(
+      await cs.exportServices({ time_from: iso(clock.now()), time_to: iso(clock.now() + 1) }),
+    );
+    expect(ids).toEqual([old]);
+    expect(recordsRead).toBe(1);
+    await cs.close();
+  });
+
   it('round-trips an export_content export into another store, keeping ids', async () => {
     const { cs, clock } = await setup();
     const { service_id: sid } = await cs.startService({
