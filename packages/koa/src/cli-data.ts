@@ -4,10 +4,11 @@
  * export stream yields with `export_content=true`.
  */
 import { once } from 'node:events';
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { createReadStream, type WriteStream } from 'node:fs';
+import { open, stat, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { finished } from 'node:stream/promises';
 import { type CallOptions, type ContextServices, createContextServices, type ExportQuery } from '@cxs/core';
 import { type OptionSpec, readOptions, required, UsageError } from './cli-options.js';
 import { openStore } from './cli-serve.js';
@@ -85,37 +86,53 @@ export async function exportCommand(
     export_content: true,
   };
   const toFile = typeof o.out === 'string' && o.out !== '-';
-  // Opened first and exclusively: an existing file is never overwritten.
-  const out: NodeJS.WritableStream = toFile ? (await open(String(o.out), 'wx')).createWriteStream() : stdout;
+  const path = String(o.out);
+  let out: NodeJS.WritableStream = stdout;
+  let file: WriteStream | undefined;
   let failed: unknown;
   const onError = (error: unknown) => {
     failed = error;
   };
-  out.on('error', onError);
-  const count = await withEngine(String(o.data), async (engine) => {
-    const items = await engine.exportServices(query, call(o.tenant));
-    const bar = progress('exported');
-    let n = 0;
-    try {
-      for await (const item of items) {
-        if (failed !== undefined) throw failed;
-        if (!out.write(`${JSON.stringify(item)}\n`)) await once(out, 'drain');
-        n++;
-        bar.add();
+  try {
+    const count = await withEngine(String(o.data), async (engine) => {
+      // Validated, and the store opened, before the file exists: a failed start leaves no file.
+      const items = await engine.exportServices(query, call(o.tenant));
+      // Created exclusively: an existing file is never overwritten (and never removed below).
+      if (toFile) out = file = (await open(path, 'wx')).createWriteStream();
+      out.on('error', onError);
+      const bar = progress('exported');
+      let n = 0;
+      try {
+        for await (const item of items) {
+          if (failed !== undefined) throw failed;
+          if (!out.write(`${JSON.stringify(item)}\n`)) await once(out, 'drain');
+          n++;
+          bar.add();
+        }
+      } finally {
+        bar.done();
       }
-    } finally {
-      bar.done();
+      return n;
+    });
+    if (file !== undefined) {
+      file.end();
+      // Rejects on a write error, even one already emitted (once('finish') would wait forever).
+      await finished(file);
     }
-    return n;
-  });
-  if (toFile) {
-    out.end();
-    await once(out, 'finish');
+    if (failed !== undefined) throw failed;
+    process.stderr.write(`exported ${count} services${toFile ? ` to ${path}` : ''}\n`);
+    return 0;
+  } catch (error) {
+    if (file !== undefined) {
+      // A half-written export must not pass for a whole one, nor block the next run (EEXIST).
+      file.destroy();
+      await finished(file).catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+    }
+    throw error;
+  } finally {
+    out.off('error', onError);
   }
-  out.off('error', onError);
-  if (failed !== undefined) throw failed;
-  process.stderr.write(`exported ${count} services${toFile ? ` to ${o.out}` : ''}\n`);
-  return 0;
 }
 
 async function* readLines(path: string | undefined, onItem: () => void): AsyncGenerator<unknown> {

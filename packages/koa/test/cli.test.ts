@@ -291,6 +291,74 @@ describe('cxs export / import / purge on LevelDB', () => {
     expect(after.stdout.trim().split('\n')).toHaveLength(25);
   });
 
+  it('export --out that fails to start leaves no file (bad --from, missing directory, directory held by a server); a re-run then works', async () => {
+    const file = join(tmp, 'not-started.jsonl');
+    const absent = async () => {
+      await expect(stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
+    };
+    const badFrom = await run(['export', '--data', source, '--out', file, '--from', 'yesterday']);
+    expect(badFrom.code).toBe(1);
+    expect(badFrom.stderr).toMatch(/time_from/);
+    await absent();
+    const missing = await run(['export', '--data', join(tmp, 'no-such-data'), '--out', file]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no data directory at/);
+    await absent();
+    const server = await serve(['--data', source]);
+    try {
+      const held = await run(['export', '--data', source, '--out', file]);
+      expect(held.code).toBe(1);
+      expect(held.stderr).toMatch(/in use by another process: stop the server/);
+      await absent();
+    } finally {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    }
+    // The cause fixed (server stopped, --from valid), the same command succeeds: no EEXIST.
+    const again = await run(['export', '--data', source, '--out', file, '--from', '2000-01-01T00:00:00Z']);
+    expect(again.code, again.stderr).toBe(0);
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l))).toEqual(expected);
+  });
+
+  it.skipIf(process.platform === 'win32')(
+    'export --out that fails half-way (a write error: EFBIG past the file size limit) exits 1 and removes its half-written file',
+    async () => {
+      const big = join(tmp, 'big-source');
+      const engine = await openEngine(big);
+      try {
+        // ~8 MB of JSON lines from a store a few hundred KB large (LevelDB compresses the padding).
+        for (let i = 0; i < 80; i++)
+          await engine.startService({ customer_id: `b${i}`, Pad: 'x'.repeat(100_000) });
+      } finally {
+        await engine.close();
+      }
+      const file = join(tmp, 'too-big.jsonl');
+      // 2048 blocks: 1 MiB or 2 MiB depending on the shell's block size; either way far below 8 MB.
+      const child = spawn(
+        '/bin/sh',
+        [
+          '-c',
+          'ulimit -f 2048 && exec "$0" "$@"',
+          process.execPath,
+          '--conditions=source',
+          '--import',
+          'tsx',
+          CLI,
+        ].concat(['export', '--data', big, '--out', file]),
+        { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr?.on('data', (c) => {
+        stderr += c;
+      });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(stderr).toMatch(/EFBIG/);
+      expect(code).toBe(1);
+      await expect(stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
+    },
+  );
+
   it('import reads standard input and names a bad line', async () => {
     const target = join(tmp, 'stdin-target');
     const input = `${JSON.stringify(expected[0])}\n\n{not json\n`;
