@@ -8,6 +8,7 @@
  * Layout (T = `t<tenant>/`):
  * - `T s/<sid>/`                 service record
  * - `T s/<sid>/s/<id>`           state record; `T s/<sid>/t/<id>` task record
+ * - `T s/<sid>/x/<name>`         one extension of the service (escaped name)
  * - `T s/<sid>/as/<id>`          marker of an active state
  * - `T s/<sid>/at/<state|0>/<id>` marker of an active task, grouped by owning state
  * - `T c/<customer>/<ts>/<sid>`  services by customer and start time
@@ -95,6 +96,12 @@ export class TenantKeys {
   }
   tasksPrefix(sid: string): string {
     return `${this.prefix}s/${sid}/t/`;
+  }
+  serviceExtension(sid: string, name: string): string {
+    return `${this.prefix}s/${sid}/x/${escapeComponent(name)}`;
+  }
+  serviceExtensionsPrefix(sid: string): string {
+    return `${this.prefix}s/${sid}/x/`;
   }
   activeState(sid: string, id: number): string {
     return `${this.prefix}s/${sid}/as/${encodeId(id)}`;

@@ -26,8 +26,18 @@ export interface Change {
   readonly service: ServiceRecord;
   readonly states: readonly StateRecord[];
   readonly tasks: readonly TaskRecord[];
+  /** Service extensions written by the command (each under its own key), by name. */
+  readonly serviceExt?: Readonly<Record<string, unknown>>;
   readonly events: readonly ContextEvent[];
 }
+
+/**
+ * The stored values of a service's extensions, for the names a command writes (a name absent
+ * from the map is a new extension). Loaded by the engine; the rules need nothing else of them.
+ */
+export type StoredExtensions = ReadonlyMap<string, unknown>;
+
+const NO_EXTENSIONS: StoredExtensions = new Map();
 
 /** Event fields of a validated body (all optional). */
 export type EventInput = { readonly timestamp?: string } & Partial<
@@ -99,6 +109,16 @@ function checkChildLimit(s: ServiceRecord, adding: number, cfg: RuleConfig): voi
   }
 }
 
+function tooManyExtensions(cfg: RuleConfig): ContextServicesError {
+  return new ContextServicesError(
+    'LIMIT_EXCEEDED',
+    `Too many extensions: the limit is ${cfg.extensionKeysPerEntity}`,
+    {
+      details: { field: 'extensions', limit: cfg.extensionKeysPerEntity },
+    },
+  );
+}
+
 /** Apply extensions from a body: same-named ones are replaced; the key count stays bounded. */
 export function withExtensions(
   ext: Readonly<Record<string, unknown>>,
@@ -106,16 +126,29 @@ export function withExtensions(
   cfg: RuleConfig,
 ): Record<string, unknown> {
   const next = { ...ext, ...add };
-  if (Object.keys(next).length > cfg.extensionKeysPerEntity) {
-    throw new ContextServicesError(
-      'LIMIT_EXCEEDED',
-      `Too many extensions: the limit is ${cfg.extensionKeysPerEntity}`,
-      {
-        details: { field: 'extensions', limit: cfg.extensionKeysPerEntity },
-      },
-    );
-  }
+  if (Object.keys(next).length > cfg.extensionKeysPerEntity) throw tooManyExtensions(cfg);
   return next;
+}
+
+/**
+ * The service's extension count once `add` is written (same-named ones are replaced; `stored`
+ * says which of its names exist), within the limit.
+ */
+function serviceExtensionCount(
+  s: Pick<ServiceRecord, 'ext_count'>,
+  stored: StoredExtensions,
+  add: Readonly<Record<string, unknown>>,
+  cfg: RuleConfig,
+): number {
+  let count = s.ext_count;
+  for (const name of Object.keys(add)) if (!stored.has(name)) count++;
+  if (count > cfg.extensionKeysPerEntity) throw tooManyExtensions(cfg);
+  return count;
+}
+
+/** `serviceExt` of a change: only when the command writes some. */
+function written(add: Readonly<Record<string, unknown>>): { serviceExt?: Readonly<Record<string, unknown>> } {
+  return Object.keys(add).length === 0 ? {} : { serviceExt: add };
 }
 
 export interface ServiceStartInput extends EventInput {
@@ -149,7 +182,7 @@ export function startService(
     contact_key: input.contact_key,
     est_duration: input.est_duration,
     started,
-    ext: withExtensions({}, extensions, cfg),
+    ext_count: serviceExtensionCount({ ext_count: 0 }, NO_EXTENSIONS, extensions, cfg),
     auto_complete_after: input.auto_complete_after,
     ttl: input.ttl,
     expiration_time:
@@ -170,7 +203,7 @@ export function startService(
     customer_id: service.customer_id,
     contact_key: service.contact_key,
   });
-  return { service, states: [], tasks: [], events: [ev] };
+  return { service, states: [], tasks: [], ...written(extensions), events: [ev] };
 }
 
 export interface EndInput extends EventInput {
@@ -262,6 +295,7 @@ export function endService(
   activeTasks: readonly TaskRecord[],
   input: ServiceEndInput,
   extensions: Record<string, unknown>,
+  stored: StoredExtensions,
   now: number,
   cfg: RuleConfig,
   reason: 'ended' | 'auto-completed' = 'ended',
@@ -277,7 +311,7 @@ export function endService(
         completed: ended,
         disposition: input.disposition ?? s.disposition,
         disposition_desc: input.disposition_desc ?? s.disposition_desc,
-        ext: withExtensions(s.ext, extensions, cfg),
+        ext_count: serviceExtensionCount(s, stored, extensions, cfg),
       }),
       input.ttl,
       input.expiration_time,
@@ -286,7 +320,13 @@ export function endService(
     cfg,
   );
   const ev: ContextEvent = { type: 'service.completed', ...base(tenant, s, ended.ts), reason };
-  return { service, states: children.states, tasks: children.tasks, events: [...children.events, ev] };
+  return {
+    service,
+    states: children.states,
+    tasks: children.tasks,
+    ...written(extensions),
+    events: [...children.events, ev],
+  };
 }
 
 /**
@@ -310,6 +350,7 @@ export function autoComplete(
     activeTasks,
     { timestamp: formatInstant(ts) },
     {},
+    NO_EXTENSIONS,
     at,
     cfg,
     'auto-completed',
@@ -331,6 +372,7 @@ export function associate(
   customerId: string,
   input: AssociateInput,
   extensions: Record<string, unknown>,
+  stored: StoredExtensions,
   now: number,
   cfg: RuleConfig,
 ): Change {
@@ -347,7 +389,7 @@ export function associate(
       service_type: input.service_type ?? s.service_type,
       est_duration: input.est_duration ?? s.est_duration,
       started: started as unknown as EventRecord,
-      ext: withExtensions(s.ext, extensions, cfg),
+      ext_count: serviceExtensionCount(s, stored, extensions, cfg),
     }),
     now,
     cfg,
@@ -358,7 +400,7 @@ export function associate(
     customer_id: customerId,
     previous_customer_id: s.customer_id,
   });
-  return { service, states: [], tasks: [], events: [ev] };
+  return { service, states: [], tasks: [], ...written(extensions), events: [ev] };
 }
 
 export interface StateStartInput extends EventInput {
@@ -577,7 +619,7 @@ export function updateExpiration(
 
 /** The entity an extension write addresses. */
 export type ExtensionTarget =
-  | { readonly kind: 'service' }
+  | { readonly kind: 'service'; readonly stored: StoredExtensions }
   | { readonly kind: 'state'; readonly state: StateRecord }
   | { readonly kind: 'task'; readonly task: TaskRecord };
 
@@ -598,6 +640,19 @@ export function setExtension(
       { [name]: extensionValue(Object.hasOwn(ext, name) ? ext[name] : undefined, value, merge, name) },
       cfg,
     );
+  const change = (
+    service: ServiceRecord,
+    states: StateRecord[],
+    tasks: TaskRecord[],
+    extra: { state_id?: number; task_id?: number },
+    serviceExt?: Record<string, unknown>,
+  ): Change => ({
+    service: touch(service, now, cfg),
+    states,
+    tasks,
+    ...(serviceExt ? { serviceExt } : {}),
+    events: [ev(extra)],
+  });
   const ev = (extra: { state_id?: number; task_id?: number }): ContextEvent => ({
     type: 'service.updated',
     ...base(tenant, s, now),
@@ -606,20 +661,18 @@ export function setExtension(
     ...extra,
   });
   switch (target.kind) {
-    case 'service':
-      return {
-        service: touch({ ...s, ext: apply(s.ext) }, now, cfg),
-        states: [],
-        tasks: [],
-        events: [ev({})],
-      };
+    case 'service': {
+      const add = { [name]: extensionValue(target.stored.get(name), value, merge, name) };
+      const ext_count = serviceExtensionCount(s, target.stored, add, cfg);
+      return change({ ...s, ext_count }, [], [], {}, add);
+    }
     case 'state': {
       const st = { ...target.state, ext: apply(target.state.ext) };
-      return { service: touch(s, now, cfg), states: [st], tasks: [], events: [ev({ state_id: st.id })] };
+      return change(s, [st], [], { state_id: st.id });
     }
     case 'task': {
       const t = { ...target.task, ext: apply(target.task.ext) };
-      return { service: touch(s, now, cfg), states: [], tasks: [t], events: [ev({ task_id: t.id })] };
+      return change(s, [], [t], { task_id: t.id });
     }
   }
 }

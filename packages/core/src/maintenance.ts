@@ -170,10 +170,12 @@ export async function exportServices(
           yield s.id;
           continue;
         }
-        // A service without states or tasks is all in its record: no range read (and no
-        // LevelDB iterator) for it.
+        // A service without states, tasks or extensions is all in its record: no range read (and
+        // no LevelDB iterator) for it.
         const a =
-          s.children === 0 ? { service: s, states: [], tasks: [] } : await ctx.repo.loadAll(keys, s.id);
+          s.children === 0 && s.ext_count === 0
+            ? { service: s, ext: {}, states: [], tasks: [] }
+            : await ctx.repo.loadAll(keys, s.id);
         if (a === undefined) continue;
         const all = {
           active_states: true,
@@ -184,6 +186,7 @@ export async function exportServices(
         yield structuredClone(
           serviceView(
             a.service,
+            a.ext,
             a.states.sort(byStart),
             a.tasks.sort(byStart),
             all,
@@ -347,14 +350,15 @@ async function importOne(ctx: EngineContext, keys: TenantKeys, item: unknown): P
     'service',
     ctx.cfg.limits,
   );
-  let service = rules.startService(
+  const created = rules.startService(
     keys.tenant,
     sid,
     s.fields as rules.ServiceStartInput,
     s.extensions,
     now,
     ctx.cfg.rules,
-  ).service;
+  );
+  let service = created.service;
   const list = (k: string) => (Array.isArray(view[k]) ? (view[k] as Record<string, unknown>[]) : []);
   const states = [...list('active_states'), ...list('completed_states')].map((v) =>
     entityFrom<StateRecord>(ctx, v, 'state'),
@@ -399,7 +403,7 @@ async function importOne(ctx: EngineContext, keys: TenantKeys, item: unknown): P
         details: { service_id: sid },
       });
     }
-    await ctx.repo.commit(keys, {}, { service, states, tasks, events: [] });
+    await ctx.repo.commit(keys, {}, { ...created, service, states, tasks, events: [] });
   });
 }
 

@@ -87,14 +87,19 @@ async function renderService(
   const ext = extensionFilters(q.extensions, 'Service');
   let states: StateRecord[] = [];
   let tasks: TaskRecord[] = [];
+  let serviceExt: Record<string, unknown> = {};
   if (needsChildren(q)) {
     const a = await ctx.repo.loadAll(keys, s.id);
     if (a === undefined) return undefined;
     states = a.states.sort(byStart);
     tasks = a.tasks.sort(byStart);
+    serviceExt = a.ext;
     s = a.service;
+  } else if (s.ext_count > 0 && q.extensions !== undefined && q.extensions.length > 0) {
+    // The extensions live under keys of their own: read only when some may be selected.
+    serviceExt = await ctx.repo.serviceExtensions(keys, s.id);
   }
-  return cloneView(serviceView(s, states, tasks, q, ext), q.extensions !== undefined);
+  return cloneView(serviceView(s, serviceExt, states, tasks, q, ext), q.extensions !== undefined);
 }
 
 /** SRV.14 */

@@ -30,13 +30,23 @@ interface EntityRecord {
   readonly est_duration?: number;
   readonly disposition?: TypeValue;
   readonly disposition_desc?: string;
+}
+
+/** States and tasks carry their extensions (attached data) in their own record. */
+interface ChildRecord extends EntityRecord {
   /** Extensions (attached data), by name. */
   readonly ext: Readonly<Record<string, unknown>>;
 }
 
-/** A service as stored under its own key; states and tasks live under their own keys. */
+/**
+ * A service as stored under its own key. States, tasks and the service's extensions each live
+ * under keys of their own, so that a write to a state or task rewrites neither the others nor
+ * the service's attached data, however large.
+ */
 export interface ServiceRecord extends EntityRecord {
   readonly id: string;
+  /** How many extensions the service has (each under its own key; SPEC §10 limit). */
+  readonly ext_count: number;
   /** Incremented by every write; the door to conditional batches on shared stores. */
   readonly version: number;
   readonly service_type?: TypeValue;
@@ -62,13 +72,13 @@ export interface ServiceRecord extends EntityRecord {
   readonly children: number;
 }
 
-export interface StateRecord extends EntityRecord {
+export interface StateRecord extends ChildRecord {
   readonly id: number;
   readonly state_type?: TypeValue;
   readonly previous_state_id?: number;
 }
 
-export interface TaskRecord extends EntityRecord {
+export interface TaskRecord extends ChildRecord {
   readonly id: number;
   readonly task_type?: TypeValue;
   readonly state_id?: number;

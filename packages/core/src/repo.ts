@@ -6,7 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import { ContextServicesError } from './errors.js';
 import type { ContextEvent } from './events.js';
-import { lastComponent, prefixRange, type TenantKeys } from './keys.js';
+import { lastComponent, prefixRange, type TenantKeys, unescapeComponent } from './keys.js';
 import type { Change } from './lifecycle.js';
 import {
   type ServiceRecord,
@@ -25,9 +25,10 @@ export interface Before {
   readonly tasks?: ReadonlyMap<number, TaskRecord>;
 }
 
-/** A service with every state and task, read from one snapshot. */
+/** A service with its extensions and every state and task, read from one snapshot. */
 export interface Aggregate {
   readonly service: ServiceRecord;
+  readonly ext: Record<string, unknown>;
   readonly states: StateRecord[];
   readonly tasks: TaskRecord[];
 }
@@ -171,20 +172,49 @@ export class Repo {
     return sids;
   }
 
-  /** The service with all its states and tasks, from one snapshot iterator (a reader never sees half a write). */
+  /** The service with its extensions and all its states and tasks, from one snapshot iterator (a reader never sees half a write). */
   async loadAll(keys: TenantKeys, sid: string): Promise<Aggregate | undefined> {
     const serviceKey = keys.service(sid);
     const statesPrefix = keys.statesPrefix(sid);
     const tasksPrefix = keys.tasksPrefix(sid);
+    const extPrefix = keys.serviceExtensionsPrefix(sid);
     let service: ServiceRecord | undefined;
+    const ext: Record<string, unknown> = {};
     const states: StateRecord[] = [];
     const tasks: TaskRecord[] = [];
     for await (const [k, v] of this.store.iterate(prefixRange(serviceKey))) {
       if (k === serviceKey) service = JSON.parse(v) as ServiceRecord;
       else if (k.startsWith(statesPrefix)) states.push(JSON.parse(v) as StateRecord);
       else if (k.startsWith(tasksPrefix)) tasks.push(JSON.parse(v) as TaskRecord);
+      else if (k.startsWith(extPrefix)) ext[unescapeComponent(k.slice(extPrefix.length))] = JSON.parse(v);
     }
-    return service === undefined ? undefined : { service, states, tasks };
+    return service === undefined ? undefined : { service, ext, states, tasks };
+  }
+
+  /** Every extension of a service, by name (one range read). */
+  async serviceExtensions(keys: TenantKeys, sid: string): Promise<Record<string, unknown>> {
+    const prefix = keys.serviceExtensionsPrefix(sid);
+    const ext: Record<string, unknown> = {};
+    for await (const [k, v] of this.store.iterate(prefixRange(prefix))) {
+      ext[unescapeComponent(k.slice(prefix.length))] = JSON.parse(v);
+    }
+    return ext;
+  }
+
+  /** The stored values of the named extensions of a service; absent names are left out. */
+  async storedExtensions(
+    keys: TenantKeys,
+    sid: string,
+    names: readonly string[],
+  ): Promise<Map<string, unknown>> {
+    const out = new Map<string, unknown>();
+    if (names.length === 0) return out;
+    const raws = await this.store.getMany(names.map((n) => keys.serviceExtension(sid, n)));
+    names.forEach((n, i) => {
+      const raw = raws[i];
+      if (raw !== undefined) out.set(n, JSON.parse(raw));
+    });
+    return out;
   }
 
   /** Commit a change as one atomic batch, then update the cache, then emit its events. */
@@ -199,6 +229,9 @@ export class Repo {
       serviceIndexEntries(keys, change.service),
     );
     puts.push({ type: 'put', key: keys.service(sid), value: JSON.stringify(change.service) });
+    for (const [name, value] of Object.entries(change.serviceExt ?? {})) {
+      puts.push({ type: 'put', key: keys.serviceExtension(sid, name), value: JSON.stringify(value) });
+    }
     for (const st of change.states) {
       const prev = before.states?.get(st.id);
       diff(

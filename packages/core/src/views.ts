@@ -119,9 +119,13 @@ export interface ServiceEmbed {
   completed_tasks?: boolean;
 }
 
-/** `states` and `tasks` sorted by start; needed only when something is embedded. */
+/**
+ * `ext`: the service's extensions (only those the filter may select are needed); `states` and
+ * `tasks` sorted by start, needed only when something is embedded.
+ */
 export function serviceView(
   s: ServiceRecord,
+  serviceExt: Readonly<Record<string, unknown>>,
   states: readonly StateRecord[],
   tasks: readonly TaskRecord[],
   embed: ServiceEmbed,
@@ -139,7 +143,7 @@ export function serviceView(
     out.active_tasks = tasks.filter((t) => !t.completed).map((t) => taskView(t, ext.Task));
   if (embed.completed_tasks)
     out.completed_tasks = tasks.filter((t) => t.completed).map((t) => taskView(t, ext.Task));
-  addExtensions(s.ext, ext.top, out);
+  addExtensions(serviceExt, ext.top, out);
   return out as ServiceView;
 }
 

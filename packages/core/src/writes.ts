@@ -100,9 +100,10 @@ export async function endService(ctx: EngineContext, sid: string, body: unknown,
   );
   await onService(ctx, keys, sid, async () => {
     const s = await requireService(ctx, keys, sid);
-    const [states, tasks] = await Promise.all([
+    const [states, tasks, stored] = await Promise.all([
       ctx.repo.activeStates(keys, sid),
       ctx.repo.activeTasks(keys, sid),
+      ctx.repo.storedExtensions(keys, sid, Object.keys(extensions)),
     ]);
     const change = rules.endService(
       keys.tenant,
@@ -111,6 +112,7 @@ export async function endService(ctx: EngineContext, sid: string, body: unknown,
       tasks,
       fields,
       extensions,
+      stored,
       ctx.clock.now(),
       ctx.cfg.rules,
     );
@@ -139,12 +141,14 @@ export async function associate(
     checkString('contact_key', fields.contact_key, ctx.cfg.limits.contactKeyLength);
   await onService(ctx, keys, sid, async () => {
     const s = await requireService(ctx, keys, sid);
+    const stored = await ctx.repo.storedExtensions(keys, sid, Object.keys(extensions));
     const change = rules.associate(
       keys.tenant,
       s,
       customerId,
       fields,
       extensions,
+      stored,
       ctx.clock.now(),
       ctx.cfg.rules,
     );
@@ -304,7 +308,7 @@ export async function setExtension(
     } = {
       service: s,
     };
-    let target: rules.ExtensionTarget = { kind: 'service' };
+    let target: rules.ExtensionTarget;
     if (taskId !== undefined) {
       const task = await ctx.repo.getTask(keys, sid, taskId);
       if (task === undefined) throw taskNotFound(sid, taskId);
@@ -315,6 +319,8 @@ export async function setExtension(
       if (state === undefined) throw stateNotFound(sid, stateId);
       target = { kind: 'state', state };
       before.states = toMap([state]);
+    } else {
+      target = { kind: 'service', stored: await ctx.repo.storedExtensions(keys, sid, [name]) };
     }
     const change = rules.setExtension(
       keys.tenant,
@@ -532,7 +538,14 @@ async function compositeInService(
     result.task_id = task.id;
   }
   if (serviceCreated || states.length > 0 || tasks.length > 0) {
-    await ctx.repo.commit(keys, before, { service, states, tasks, events });
+    const serviceExt = creation?.serviceExt;
+    await ctx.repo.commit(keys, before, {
+      service,
+      states,
+      tasks,
+      ...(serviceExt ? { serviceExt } : {}),
+      events,
+    });
   }
   return result;
 }

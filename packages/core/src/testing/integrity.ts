@@ -15,13 +15,15 @@ import {
 import type { Store } from '../store.js';
 import { dumpStore } from './factory.js';
 
-const RECORD = /^t([A-Za-z0-9%]*)\/s\/([A-Za-z0-9_-]{1,64})\/(?:(s|t)\/(\d{10}))?$/;
+/** Keys of stored entities: the service record, a state, a task, an extension of the service. */
+const RECORD = /^t([A-Za-z0-9%]*)\/s\/([A-Za-z0-9_-]{1,64})\/(?:(s|t)\/(\d{10})|x\/([A-Za-z0-9%]+))?$/;
 
 interface Loaded {
   keys: TenantKeys;
   service?: ServiceRecord;
   states: StateRecord[];
   tasks: TaskRecord[];
+  extensions: number;
 }
 
 function parse<T>(raw: string, key: string, problems: string[]): T | undefined {
@@ -36,7 +38,7 @@ function parse<T>(raw: string, key: string, problems: string[]): T | undefined {
 function checkService(l: Loaded, sid: string, problems: string[]): void {
   const s = l.service;
   if (s === undefined) {
-    problems.push(`service ${sid}: states or tasks stored without the service record`);
+    problems.push(`service ${sid}: states, tasks or extensions stored without the service record`);
     return;
   }
   if (s.id !== sid) problems.push(`service ${sid}: record carries id ${s.id}`);
@@ -47,6 +49,9 @@ function checkService(l: Loaded, sid: string, problems: string[]): void {
   }
   if (s.customer_id === undefined && s.contact_key === undefined) {
     problems.push(`service ${sid}: neither customer_id nor contact_key`);
+  }
+  if (s.ext_count !== l.extensions) {
+    problems.push(`service ${sid}: ext_count ${s.ext_count} but ${l.extensions} extensions stored`);
   }
   if (s.children !== l.states.length + l.tasks.length) {
     problems.push(`service ${sid}: children ${s.children} but ${l.states.length + l.tasks.length} stored`);
@@ -103,11 +108,15 @@ export function integrityProblems(entries: Iterable<[string, string]>): string[]
       other.set(key, value);
       continue;
     }
-    const [, tenant = '', sid = '', kind, id] = m;
+    const [, tenant = '', sid = '', kind, id, extension] = m;
     const keys = new TenantKeys(unescapeComponent(tenant));
     const mapKey = `${keys.prefix}${sid}`;
-    const l = services.get(mapKey) ?? { keys, states: [], tasks: [] };
+    const l = services.get(mapKey) ?? { keys, states: [], tasks: [], extensions: 0 };
     services.set(mapKey, l);
+    if (extension !== undefined) {
+      if (parse(value, key, problems) !== undefined) l.extensions++;
+      continue;
+    }
     if (kind === undefined) {
       const s = parse<ServiceRecord>(value, key, problems);
       if (s !== undefined) l.service = s;
