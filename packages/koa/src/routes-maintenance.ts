@@ -23,10 +23,13 @@ export const maintenanceRoutes: readonly RouteSpec[] = [
     query: EXPORT_QUERY,
     response: { status: 200, schema: 'ServiceResource', array: true, stream: true },
     async handle(r) {
-      // The query is validated before the first byte is sent; later failures cut the stream.
+      // The query is validated and the first chunk read before the first byte is sent, so those
+      // failures (a store that cannot be read, a closed engine) answer the JSON error; later
+      // failures cut the stream.
       const items = await r.engine.exportServices(parseExportQuery(r.query), r.call);
+      const body = await jsonArrayStream(items);
       r.ctx.type = 'application/json';
-      r.ctx.body = jsonArrayStream(items);
+      r.ctx.body = body;
       return undefined;
     },
   },
