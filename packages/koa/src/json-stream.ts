@@ -1,4 +1,7 @@
-/** A JSON array streamed from an iterable, for the export stream (SPEC §8.1). */
+/**
+ * JSON array response bodies: streamed for the export (SPEC §8.1) and for list bodies too large to
+ * be one string, sent whole (with a `Content-Length`) otherwise.
+ */
 import { Readable } from 'node:stream';
 
 /** Bytes gathered before a chunk is handed to the socket. */
@@ -69,4 +72,25 @@ export async function jsonArrayStream(items: JsonItems): Promise<Readable> {
   const chunks = jsonArrayChunks(items);
   const first = await chunks.next();
   return resumedStream(first.done ? [] : [first.value], chunks);
+}
+
+/**
+ * The body of a JSON array response: the `JSON.stringify` text when it can be built and is at most
+ * `maxLength` characters (sent with a `Content-Length`), else a stream as {@link jsonArrayStream}
+ * makes. With the default (no limit) only an array too large for one string at all (V8 throws
+ * `RangeError: Invalid string length`, past about 512 MiB) is streamed. Rejects, before any byte is
+ * sent, when serializing fails otherwise or before the first chunk.
+ */
+export async function jsonArrayBody(
+  items: readonly unknown[],
+  maxLength: number = Number.POSITIVE_INFINITY,
+): Promise<string | Readable> {
+  try {
+    const text = JSON.stringify(items);
+    if (text.length <= maxLength) return text;
+  } catch (error) {
+    // Too large for one string is not a failure of the data: stream it item by item.
+    if (!(error instanceof RangeError)) throw error;
+  }
+  return jsonArrayStream(items);
 }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { type Authorize, requireRoles } from './auth.js';
 import { DEFAULT_BODY_LIMIT, readJsonBody } from './body.js';
 import { errorHandler, HttpError } from './errors.js';
+import { jsonArrayBody } from './json-stream.js';
 import { openApiDocument } from './openapi.js';
 import { checkQueryNames } from './query-params.js';
 import type { RouteSpec } from './route-spec.js';
@@ -47,6 +48,14 @@ export interface RouterOptions {
   exportDir?: string;
   /** Receives unexpected errors; `createApp` also logs every request with it. */
   logger?: Logger;
+  /**
+   * Longest JSON text, in characters, that a list response is sent as in one piece (with
+   * `Content-Length`); a longer list is streamed as a chunked JSON array instead, item by item.
+   * Default: no limit, so only a list whose JSON cannot be one string at all (V8's limit, about
+   * 512 MiB) is streamed. The text is still built to be measured: this chooses how a list is sent,
+   * it does not bound memory.
+   */
+  maxResponseStringLength?: number;
 }
 
 /**
@@ -84,6 +93,7 @@ function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOpt
   const resolveTenant = tenantResolver(options.tenants);
   const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const exportDir = options.exportDir ?? './exports';
+  const maxString = options.maxResponseStringLength ?? Number.POSITIVE_INFINITY;
   return async (ctx) => {
     checkCaptures(ctx);
     const query = ctx.query as RawQuery;
@@ -106,8 +116,13 @@ function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOpt
       ctx.body = null;
       ctx.status = result.status;
     } else {
+      // Serialized here, not by Koa after the middleware: a failure still answers the JSON shape.
+      const body = Array.isArray(result.body)
+        ? await jsonArrayBody(result.body, maxString)
+        : JSON.stringify(result.body);
       ctx.status = result.status;
-      ctx.body = result.body;
+      ctx.type = 'application/json';
+      ctx.body = body;
     }
   };
 }
@@ -125,6 +140,9 @@ function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOpt
  * ```
  */
 export function createRouter(engine: ContextServices, options: RouterOptions = {}): Router {
+  const max = options.maxResponseStringLength;
+  if (max !== undefined && !(max >= 0))
+    throw new TypeError('createRouter: maxResponseStringLength must be a number >= 0');
   const prefix = options.prefix ?? DEFAULT_BASE_PATH;
   const router = new Router({ prefix, sensitive: true });
   const doc = openApiDocument(allRoutes, { prefix });
