@@ -13,7 +13,7 @@ import { listen, type ServerHandle } from '../src/server.js';
 import { BASE, EXC, errorOf, send, startServer } from './helpers.js';
 
 const STREAM = `${BASE}/maintenance/services/stream?time_from=2000-01-01T00:00:00Z`;
-/** Services of ~1 KiB: an export of several MiB, far more than socket buffers hold. */
+/** Services of ~4 KiB: an export of ~20 MiB, far more than socket buffers hold (~4 MiB here). */
 const BIG = 5000;
 
 /** A memory store whose reads fail on demand, or wait at a gate: a disk gone bad, a slow disk. */
@@ -71,7 +71,7 @@ async function fill(engine: ContextServices, n: number): Promise<void> {
   for (let i = 0; i < n; i += 250) {
     await Promise.all(
       Array.from({ length: Math.min(250, n - i) }, () =>
-        engine.startService({ customer_id: 'x', Pad: 'p'.repeat(1000) }),
+        engine.startService({ customer_id: 'x', Pad: 'p'.repeat(4000) }),
       ),
     );
   }
