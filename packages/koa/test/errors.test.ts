@@ -6,6 +6,7 @@ import { request } from 'node:http';
 import { createContextServices, type ErrorCode } from '@cxs/core';
 import { MemoryStore } from '@cxs/core/memory';
 import Koa from 'koa';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CORE_ERROR_MAP, createRouter, type ErrorMapping, listen, toErrorResponse } from '../src/index.js';
 import { BASE, EXC, errorOf, type Reply, send, startServer, type TestServer } from './helpers.js';
@@ -455,7 +456,8 @@ describe('unexpected failures', () => {
       }
       await next();
     });
-    app.use(createRouter(engine).routes());
+    // A logger of its own, so that the 500 this test provokes is not printed in the test output.
+    app.use(createRouter(engine, { logger: pino({ level: 'silent' }) }).routes());
     const handle = await listen(app, { port: 0, host: '127.0.0.1' });
     try {
       const res = await fetch(`${handle.url}${BASE}/services/start`, {
