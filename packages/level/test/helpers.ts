@@ -40,11 +40,7 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
 }
 
 /** Every entry of a store, in key order. */
-export async function dump(store: Store): Promise<[string, string][]> {
-  const out: [string, string][] = [];
-  for await (const e of store.iterate({})) out.push(e);
-  return out;
-}
+export { dumpStore as dump } from '@cxs/core/testing';
 
 /** The rejection reason of `p` (fails the test when `p` resolves). */
 export async function reason(p: Promise<unknown>): Promise<unknown> {
