@@ -646,20 +646,22 @@ export function setExtension(
     tasks: TaskRecord[],
     extra: { state_id?: number; task_id?: number },
     serviceExt?: Record<string, unknown>,
-  ): Change => ({
-    service: touch(service, now, cfg),
-    states,
-    tasks,
-    ...(serviceExt ? { serviceExt } : {}),
-    events: [ev(extra)],
-  });
-  const ev = (extra: { state_id?: number; task_id?: number }): ContextEvent => ({
-    type: 'service.updated',
-    ...base(tenant, s, now),
-    change: 'extensions',
-    name,
-    ...extra,
-  });
+  ): Change => {
+    const ev: ContextEvent = {
+      type: 'service.updated',
+      ...base(tenant, s, now),
+      change: 'extensions',
+      name,
+      ...extra,
+    };
+    return {
+      service: touch(service, now, cfg),
+      states,
+      tasks,
+      ...(serviceExt ? { serviceExt } : {}),
+      events: [ev],
+    };
+  };
   switch (target.kind) {
     case 'service': {
       const add = { [name]: extensionValue(target.stored.get(name), value, merge, name) };
