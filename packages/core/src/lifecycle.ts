@@ -31,14 +31,6 @@ export interface Change {
   readonly events: readonly ContextEvent[];
 }
 
-/**
- * The stored values of a service's extensions, for the names a command writes (a name absent
- * from the map is a new extension). Loaded by the engine; the rules need nothing else of them.
- */
-export type StoredExtensions = ReadonlyMap<string, unknown>;
-
-const NO_EXTENSIONS: StoredExtensions = new Map();
-
 /** Event fields of a validated body (all optional). */
 export type EventInput = { readonly timestamp?: string } & Partial<
   Record<(typeof EVENT_FIELDS)[number], unknown>
@@ -130,20 +122,16 @@ export function withExtensions(
   return next;
 }
 
-/**
- * The service's extension count once `add` is written (same-named ones are replaced; `stored`
- * says which of its names exist), within the limit.
- */
-function serviceExtensionCount(
-  s: Pick<ServiceRecord, 'ext_count'>,
-  stored: StoredExtensions,
+/** The service's extension names once `add` is written (same-named ones are replaced), within the limit. */
+function extensionNames(
+  names: readonly string[],
   add: Readonly<Record<string, unknown>>,
   cfg: RuleConfig,
-): number {
-  let count = s.ext_count;
-  for (const name of Object.keys(add)) if (!stored.has(name)) count++;
-  if (count > cfg.extensionKeysPerEntity) throw tooManyExtensions(cfg);
-  return count;
+): readonly string[] {
+  const added = Object.keys(add).filter((name) => !names.includes(name));
+  if (added.length === 0) return names;
+  if (names.length + added.length > cfg.extensionKeysPerEntity) throw tooManyExtensions(cfg);
+  return [...names, ...added];
 }
 
 /** `serviceExt` of a change: only when the command writes some. */
@@ -182,7 +170,7 @@ export function startService(
     contact_key: input.contact_key,
     est_duration: input.est_duration,
     started,
-    ext_count: serviceExtensionCount({ ext_count: 0 }, NO_EXTENSIONS, extensions, cfg),
+    ext_names: extensionNames([], extensions, cfg),
     auto_complete_after: input.auto_complete_after,
     ttl: input.ttl,
     expiration_time:
@@ -295,7 +283,6 @@ export function endService(
   activeTasks: readonly TaskRecord[],
   input: ServiceEndInput,
   extensions: Record<string, unknown>,
-  stored: StoredExtensions,
   now: number,
   cfg: RuleConfig,
   reason: 'ended' | 'auto-completed' = 'ended',
@@ -311,7 +298,7 @@ export function endService(
         completed: ended,
         disposition: input.disposition ?? s.disposition,
         disposition_desc: input.disposition_desc ?? s.disposition_desc,
-        ext_count: serviceExtensionCount(s, stored, extensions, cfg),
+        ext_names: extensionNames(s.ext_names, extensions, cfg),
       }),
       input.ttl,
       input.expiration_time,
@@ -350,7 +337,6 @@ export function autoComplete(
     activeTasks,
     { timestamp: formatInstant(ts) },
     {},
-    NO_EXTENSIONS,
     at,
     cfg,
     'auto-completed',
@@ -372,7 +358,6 @@ export function associate(
   customerId: string,
   input: AssociateInput,
   extensions: Record<string, unknown>,
-  stored: StoredExtensions,
   now: number,
   cfg: RuleConfig,
 ): Change {
@@ -389,7 +374,7 @@ export function associate(
       service_type: input.service_type ?? s.service_type,
       est_duration: input.est_duration ?? s.est_duration,
       started: started as unknown as EventRecord,
-      ext_count: serviceExtensionCount(s, stored, extensions, cfg),
+      ext_names: extensionNames(s.ext_names, extensions, cfg),
     }),
     now,
     cfg,
@@ -619,7 +604,7 @@ export function updateExpiration(
 
 /** The entity an extension write addresses. */
 export type ExtensionTarget =
-  | { readonly kind: 'service'; readonly stored: StoredExtensions }
+  | { readonly kind: 'service' /** The extension's stored value, if it exists. */; readonly current: unknown }
   | { readonly kind: 'state'; readonly state: StateRecord }
   | { readonly kind: 'task'; readonly task: TaskRecord };
 
@@ -664,9 +649,8 @@ export function setExtension(
   };
   switch (target.kind) {
     case 'service': {
-      const add = { [name]: extensionValue(target.stored.get(name), value, merge, name) };
-      const ext_count = serviceExtensionCount(s, target.stored, add, cfg);
-      return change({ ...s, ext_count }, [], [], {}, add);
+      const add = { [name]: extensionValue(target.current, value, merge, name) };
+      return change({ ...s, ext_names: extensionNames(s.ext_names, add, cfg) }, [], [], {}, add);
     }
     case 'state': {
       const st = { ...target.state, ext: apply(target.state.ext) };

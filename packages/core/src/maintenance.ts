@@ -119,6 +119,8 @@ function exportWindow(ctx: EngineContext, q: ExportQuery) {
   return { from, to, events, state, content: q.export_content === true };
 }
 
+const WHOLE = { active_states: true, completed_states: true, active_tasks: true, completed_tasks: true };
+
 /**
  * SPEC §8.1. Ordered by start time, each service once, memory flat: services completed in the
  * window but started before it are found by one pass over the completion index (keeping only the
@@ -158,38 +160,40 @@ export async function exportServices(
         keys,
         page.filter(candidate).map(([k]) => lastComponent(k)),
       );
-      for (const s of records) {
-        if (s === undefined || s.expires <= now) continue;
+      const selected = records.filter((s): s is ServiceRecord => {
+        if (s === undefined || s.expires <= now) return false;
         const started = inWindow(s.started.ts);
         const completed = s.completed !== undefined && inWindow(s.completed.ts);
-        const selected =
+        const chosen =
           w.events === 'started' ? started : w.events === 'completed' ? completed : started || completed;
         const active = s.completed === undefined;
-        if (!selected || (w.state === 'active' && !active) || (w.state === 'inactive' && active)) continue;
-        if (!w.content) {
-          yield s.id;
-          continue;
-        }
-        // A service without states, tasks or extensions is all in its record: no range read (and
-        // no LevelDB iterator) for it.
+        return chosen && !(w.state === 'active' && !active) && !(w.state === 'inactive' && active);
+      });
+      if (!w.content) {
+        yield* selected.map((s) => s.id);
+        continue;
+      }
+      // Services without states or tasks are all in their record and extension keys: those of the
+      // whole page come in one read (one snapshot), with no range read (no LevelDB iterator).
+      const flat = await ctx.repo.withExtensions(
+        keys,
+        selected.filter((s) => s.children === 0),
+        (s) => s.ext_names,
+      );
+      for (const s of selected) {
+        const read = flat.get(s.id);
         const a =
-          s.children === 0 && s.ext_count === 0
-            ? { service: s, ext: {}, states: [], tasks: [] }
-            : await ctx.repo.loadAll(keys, s.id);
+          read === undefined || read.service.children > 0
+            ? await ctx.repo.loadAll(keys, s.id)
+            : { ...read, states: [], tasks: [] };
         if (a === undefined) continue;
-        const all = {
-          active_states: true,
-          completed_states: true,
-          active_tasks: true,
-          completed_tasks: true,
-        };
         yield structuredClone(
           serviceView(
             a.service,
             a.ext,
             a.states.sort(byStart),
             a.tasks.sort(byStart),
-            all,
+            WHOLE,
             extensionFilters(['*'], 'Service'),
           ),
         );

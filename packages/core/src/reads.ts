@@ -95,9 +95,13 @@ async function renderService(
     tasks = a.tasks.sort(byStart);
     serviceExt = a.ext;
     s = a.service;
-  } else if (s.ext_count > 0 && q.extensions !== undefined && q.extensions.length > 0) {
-    // The extensions live under keys of their own: read only when some may be selected.
-    serviceExt = await ctx.repo.serviceExtensions(keys, s.id);
+  } else if (s.ext_names.some(ext.top)) {
+    // The extensions live under keys of their own: only those the query selects are read, with
+    // the record again, from one snapshot.
+    const read = (await ctx.repo.withExtensions(keys, [s], (r) => r.ext_names.filter(ext.top))).get(s.id);
+    if (read === undefined) return undefined;
+    s = read.service;
+    serviceExt = read.ext;
   }
   return cloneView(serviceView(s, serviceExt, states, tasks, q, ext), q.extensions !== undefined);
 }

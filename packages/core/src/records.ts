@@ -45,8 +45,11 @@ interface ChildRecord extends EntityRecord {
  */
 export interface ServiceRecord extends EntityRecord {
   readonly id: string;
-  /** How many extensions the service has (each under its own key; SPEC §10 limit). */
-  readonly ext_count: number;
+  /**
+   * The names of the service's extensions, each stored under its own key: a reader fetches the
+   * ones it wants by key (in batches across services), and the limit of SPEC §10 is their count.
+   */
+  readonly ext_names: readonly string[];
   /** Incremented by every write; the door to conditional batches on shared stores. */
   readonly version: number;
   readonly service_type?: TypeValue;

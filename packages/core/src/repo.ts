@@ -191,30 +191,57 @@ export class Repo {
     return service === undefined ? undefined : { service, ext, states, tasks };
   }
 
-  /** Every extension of a service, by name (one range read). */
-  async serviceExtensions(keys: TenantKeys, sid: string): Promise<Record<string, unknown>> {
-    const prefix = keys.serviceExtensionsPrefix(sid);
-    const ext: Record<string, unknown> = {};
-    for await (const [k, v] of this.store.iterate(prefixRange(prefix))) {
-      ext[unescapeComponent(k.slice(prefix.length))] = JSON.parse(v);
+  /**
+   * Services with some of their extensions (`names` picks them from a record). Each record is
+   * read again in the same `getMany` as its extension keys, one snapshot, so a write that changed
+   * both is seen whole or not at all (L7); a record whose names moved in between is read again.
+   * A service deleted meanwhile maps to undefined.
+   */
+  async withExtensions(
+    keys: TenantKeys,
+    records: readonly ServiceRecord[],
+    names: (s: ServiceRecord) => readonly string[],
+  ): Promise<Map<string, { service: ServiceRecord; ext: Record<string, unknown> } | undefined>> {
+    const out = new Map<string, { service: ServiceRecord; ext: Record<string, unknown> } | undefined>();
+    let pending = records;
+    while (pending.length > 0) {
+      const wanted = pending.map((s) => ({ s, names: names(s) }));
+      const reads = wanted.filter((w) => w.names.length > 0);
+      for (const w of wanted) if (w.names.length === 0) out.set(w.s.id, { service: w.s, ext: {} });
+      const raws = await this.store.getMany(
+        reads.flatMap((w) => [keys.service(w.s.id), ...w.names.map((n) => keys.serviceExtension(w.s.id, n))]),
+      );
+      const again: ServiceRecord[] = [];
+      let i = 0;
+      for (const w of reads) {
+        const raw = raws[i];
+        const values = raws.slice(i + 1, i + 1 + w.names.length);
+        i += 1 + w.names.length;
+        if (raw === undefined) {
+          out.set(w.s.id, undefined);
+          continue;
+        }
+        const service = JSON.parse(raw) as ServiceRecord;
+        if (names(service).some((n) => !w.names.includes(n))) {
+          again.push(service);
+          continue;
+        }
+        const ext: Record<string, unknown> = {};
+        w.names.forEach((n, k) => {
+          const v = values[k];
+          if (v !== undefined) ext[n] = JSON.parse(v);
+        });
+        out.set(w.s.id, { service, ext });
+      }
+      pending = again;
     }
-    return ext;
+    return out;
   }
 
-  /** The stored values of the named extensions of a service; absent names are left out. */
-  async storedExtensions(
-    keys: TenantKeys,
-    sid: string,
-    names: readonly string[],
-  ): Promise<Map<string, unknown>> {
-    const out = new Map<string, unknown>();
-    if (names.length === 0) return out;
-    const raws = await this.store.getMany(names.map((n) => keys.serviceExtension(sid, n)));
-    names.forEach((n, i) => {
-      const raw = raws[i];
-      if (raw !== undefined) out.set(n, JSON.parse(raw));
-    });
-    return out;
+  /** The current value of one extension of a service (undefined when absent). */
+  async serviceExtension(keys: TenantKeys, sid: string, name: string): Promise<unknown> {
+    const raw = await this.store.get(keys.serviceExtension(sid, name));
+    return raw === undefined ? undefined : JSON.parse(raw);
   }
 
   /** Commit a change as one atomic batch, then update the cache, then emit its events. */

@@ -32,6 +32,7 @@ export interface Store {
   /** Close (idempotent); pending writes complete first. */
   close(): Promise<void>;
   get(key: string): Promise<string | undefined>;
+  /** Values of several keys, in the order asked, all as of one instant (one snapshot). */
   getMany(keys: readonly string[]): Promise<(string | undefined)[]>;
   /** Apply all operations or none, in order (a later op on the same key wins). */
   batch(ops: readonly BatchOp[]): Promise<void>;

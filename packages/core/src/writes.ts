@@ -100,10 +100,9 @@ export async function endService(ctx: EngineContext, sid: string, body: unknown,
   );
   await onService(ctx, keys, sid, async () => {
     const s = await requireService(ctx, keys, sid);
-    const [states, tasks, stored] = await Promise.all([
+    const [states, tasks] = await Promise.all([
       ctx.repo.activeStates(keys, sid),
       ctx.repo.activeTasks(keys, sid),
-      ctx.repo.storedExtensions(keys, sid, Object.keys(extensions)),
     ]);
     const change = rules.endService(
       keys.tenant,
@@ -112,7 +111,6 @@ export async function endService(ctx: EngineContext, sid: string, body: unknown,
       tasks,
       fields,
       extensions,
-      stored,
       ctx.clock.now(),
       ctx.cfg.rules,
     );
@@ -141,14 +139,12 @@ export async function associate(
     checkString('contact_key', fields.contact_key, ctx.cfg.limits.contactKeyLength);
   await onService(ctx, keys, sid, async () => {
     const s = await requireService(ctx, keys, sid);
-    const stored = await ctx.repo.storedExtensions(keys, sid, Object.keys(extensions));
     const change = rules.associate(
       keys.tenant,
       s,
       customerId,
       fields,
       extensions,
-      stored,
       ctx.clock.now(),
       ctx.cfg.rules,
     );
@@ -320,7 +316,11 @@ export async function setExtension(
       target = { kind: 'state', state };
       before.states = toMap([state]);
     } else {
-      target = { kind: 'service', stored: await ctx.repo.storedExtensions(keys, sid, [name]) };
+      // Under the service's queue: nothing else writes the extension between this read and the commit.
+      const current = s.ext_names.includes(name)
+        ? await ctx.repo.serviceExtension(keys, sid, name)
+        : undefined;
+      target = { kind: 'service', current };
     }
     const change = rules.setExtension(
       keys.tenant,

@@ -227,6 +227,26 @@ describe('service lists (SPEC §5)', () => {
     await cs.close();
   });
 
+  it('L7: a service read with its extensions never shows half of a write that changed both', async () => {
+    let meanwhile: (() => Promise<void>) | undefined;
+    class InterleavingStore extends MemoryStore {
+      override async getMany(keys: readonly string[]) {
+        const write = meanwhile;
+        meanwhile = undefined;
+        if (write !== undefined) await write(); // lands between the reader's two reads
+        return super.getMany(keys);
+      }
+    }
+    const cs = await createContextServices({ store: new InterleavingStore(), config: { cacheSize: 0 } });
+    const { service_id: sid } = await cs.startService({ customer_id: 'C', A: { v: 1 } });
+    meanwhile = () => cs.endService(sid, { A: { v: 2 }, B: { v: 2 } });
+    const view = await cs.getService(sid, { extensions: ['*'] });
+    // The end (completion + both extensions) is seen whole.
+    expect(view).toMatchObject({ A: { v: 2 }, B: { v: 2 } });
+    expect(view.completed).toBeDefined();
+    await cs.close();
+  });
+
   it('keeps look-alike customer ids and contact keys apart (escaped keys)', async () => {
     const { cs } = await setup();
     const ids = ['a', 'a/', 'a/b', 'a%002f', 'a%', 'A', 'é', 'a\u0000', '\uD800'];

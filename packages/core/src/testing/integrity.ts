@@ -23,7 +23,8 @@ interface Loaded {
   service?: ServiceRecord;
   states: StateRecord[];
   tasks: TaskRecord[];
-  extensions: number;
+  /** Names of the extension keys stored for the service. */
+  extensions: string[];
 }
 
 function parse<T>(raw: string, key: string, problems: string[]): T | undefined {
@@ -50,8 +51,11 @@ function checkService(l: Loaded, sid: string, problems: string[]): void {
   if (s.customer_id === undefined && s.contact_key === undefined) {
     problems.push(`service ${sid}: neither customer_id nor contact_key`);
   }
-  if (s.ext_count !== l.extensions) {
-    problems.push(`service ${sid}: ext_count ${s.ext_count} but ${l.extensions} extensions stored`);
+  const names = [...s.ext_names].sort();
+  if (names.length !== new Set(names).size || names.join('\n') !== [...l.extensions].sort().join('\n')) {
+    problems.push(
+      `service ${sid}: ext_names ${JSON.stringify(s.ext_names)} but ${JSON.stringify(l.extensions)} stored`,
+    );
   }
   if (s.children !== l.states.length + l.tasks.length) {
     problems.push(`service ${sid}: children ${s.children} but ${l.states.length + l.tasks.length} stored`);
@@ -111,10 +115,10 @@ export function integrityProblems(entries: Iterable<[string, string]>): string[]
     const [, tenant = '', sid = '', kind, id, extension] = m;
     const keys = new TenantKeys(unescapeComponent(tenant));
     const mapKey = `${keys.prefix}${sid}`;
-    const l = services.get(mapKey) ?? { keys, states: [], tasks: [], extensions: 0 };
+    const l = services.get(mapKey) ?? { keys, states: [], tasks: [], extensions: [] };
     services.set(mapKey, l);
     if (extension !== undefined) {
-      if (parse(value, key, problems) !== undefined) l.extensions++;
+      if (parse(value, key, problems) !== undefined) l.extensions.push(unescapeComponent(extension));
       continue;
     }
     if (kind === undefined) {

@@ -208,6 +208,22 @@ export function storeConformanceSuite(name: string, factory: StoreFactory, optio
       expect(await store.get('a')).toBeUndefined();
     });
 
+    it('reads the keys of one getMany from one snapshot, whatever batches run meanwhile', async () => {
+      const writes: Promise<void>[] = [];
+      const reads: Promise<(string | undefined)[]>[] = [];
+      for (let v = 0; v < 200; v++) {
+        writes.push(
+          store.batch([
+            { type: 'put', key: 'pair/a', value: `${v}` },
+            { type: 'put', key: 'pair/b', value: `${v}` },
+          ]),
+        );
+        reads.push(store.getMany(['pair/a', 'pair/b']));
+      }
+      await Promise.all(writes);
+      for (const [a, b] of await Promise.all(reads)) expect(a).toBe(b);
+    });
+
     it('iterates in byte order of ASCII keys, separators and escapes included', async () => {
       const keys = [
         't/s/abc/',
