@@ -152,6 +152,11 @@ export async function loadRound(o: LoadOptions): Promise<Round> {
     requests: o.requests,
     ...(o.overallRate === undefined ? {} : { overallRate: o.overallRate }),
   });
+  return roundOf(result);
+}
+
+/** The figures of one autocannon run. */
+function roundOf(result: autocannon.Result): Round {
   return {
     rps: result['2xx'] / result.duration,
     p50: result.latency.p50,
@@ -179,14 +184,7 @@ export function startLoad(o: Omit<LoadOptions, 'seconds'> & { maxSeconds: number
   return {
     async stop() {
       instance.stop();
-      const result = await done;
-      return {
-        rps: result['2xx'] / result.duration,
-        p50: result.latency.p50,
-        p99: result.latency.p99,
-        non2xx: result.non2xx,
-        errors: result.errors,
-      };
+      return roundOf(await done);
     },
   };
 }
