@@ -12,7 +12,7 @@ import { type ContextServices, createContextServices } from '@cxs/core';
 import { LevelStore } from '@cxs/level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../src/index.js';
-import { BASE, send } from './helpers.js';
+import { BASE, finished, send } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const CLI = join(ROOT, 'packages/koa/src/cli.ts');
@@ -37,17 +37,9 @@ async function run(
   options: { env?: Record<string, string>; input?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = start(args, options.env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (c) => {
-    stdout += c;
-  });
-  child.stderr?.on('data', (c) => {
-    stderr += c;
-  });
+  const done = finished(child);
   child.stdin?.end(options.input ?? '');
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, stdout, stderr };
+  return done;
 }
 
 /** Start `serve` and resolve once it prints its `listening on` line. */
@@ -348,11 +340,7 @@ describe('cxs export / import / purge on LevelDB', () => {
         ].concat(['export', '--data', big, '--out', file]),
         { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
       );
-      let stderr = '';
-      child.stderr?.on('data', (c) => {
-        stderr += c;
-      });
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const { code, stderr } = await finished(child);
       expect(stderr).toMatch(/EFBIG/);
       expect(code).toBe(1);
       await expect(stat(file)).rejects.toMatchObject({ code: 'ENOENT' });

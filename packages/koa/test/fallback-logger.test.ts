@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { finished } from './helpers.js';
 
 const KOA = fileURLToPath(new URL('..', import.meta.url));
 
@@ -49,15 +50,7 @@ it('an unexpected failure is logged on stderr when no logger is configured (crea
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => {
-    stdout += c;
-  });
-  child.stderr.on('data', (c) => {
-    stderr += c;
-  });
-  const code = await new Promise((resolve) => child.once('exit', resolve));
+  const { code, stdout, stderr } = await finished(child);
   expect(code, stderr).toBe(0);
   const answers = stdout.trim().split('\n');
   expect(answers).toHaveLength(2);

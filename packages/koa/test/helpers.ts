@@ -1,4 +1,5 @@
 /** Test helpers: a real engine on a memory store behind a real listening server on 127.0.0.1. */
+import type { ChildProcess } from 'node:child_process';
 import { type ContextServices, createContextServices, type EngineOptions } from '@cxs/core';
 import { MemoryStore } from '@cxs/core/memory';
 import { pino } from 'pino';
@@ -111,4 +112,20 @@ export function errorOf(r: Reply): { message: string; exception: string; code: s
   if (Object.keys(body).length !== 3) throw new Error(`unexpected keys in error body: ${r.text}`);
   if (/\n\s+at /.test(r.text)) throw new Error(`stack trace in error body: ${r.text}`);
   return body;
+}
+
+/** Wait for a child process to exit, with everything it wrote on stdout and stderr (when piped). */
+export async function finished(
+  child: ChildProcess,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (c) => {
+    stdout += c;
+  });
+  child.stderr?.on('data', (c) => {
+    stderr += c;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, stdout, stderr };
 }
