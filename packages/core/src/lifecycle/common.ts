@@ -104,6 +104,7 @@ export interface EndInput extends EventInput {
   readonly disposition?: TypeValue;
   readonly disposition_desc?: string;
 }
+
 /**
  * End the given active states and tasks with the same event (L2). `clamp` (auto-complete) moves a
  * child's completion to its own start when the shared instant precedes it; otherwise that is L6.

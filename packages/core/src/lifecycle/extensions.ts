@@ -65,6 +65,7 @@ export function extensionValue(current: unknown, value: unknown, merge: boolean,
   }
   return { ...current, ...value };
 }
+
 /** The entity an extension write addresses. */
 export type ExtensionTarget =
   | { readonly kind: 'service' /** The extension's stored value, if it exists. */; readonly current: unknown }

@@ -74,6 +74,7 @@ export function startService(
   });
   return { service, states: [], tasks: [], ...written(extensions), events: [ev] };
 }
+
 export interface ServiceEndInput extends EndInput {
   readonly ttl?: number;
   readonly expiration_time?: string;
@@ -208,6 +209,7 @@ export function associate(
   });
   return { service, states: [], tasks: [], ...written(extensions), events: [ev] };
 }
+
 /** Update expiration (SPEC §4, §7.2). */
 export function updateExpiration(
   tenant: string,

@@ -34,6 +34,7 @@ function complete<T extends StateRecord | TaskRecord>(
     ext,
   }) as unknown as T;
 }
+
 export interface StateStartInput extends EventInput {
   readonly state_type?: TypeValue;
   readonly est_duration?: number;
