@@ -34,7 +34,19 @@ export type ErrorCode =
   /** Another process holds the store's directory. */
   | 'STORE_LOCKED'
   /** The store failed for a reason that is not the caller's fault. */
-  | 'STORE_FAILED';
+  | 'STORE_FAILED'
+  /** The store (a database) cannot be reached for now; retriable (SPEC §11). */
+  | 'STORE_UNAVAILABLE'
+  /** A batch precondition did not hold (store level; the engine re-reads and retries). */
+  | 'PRECONDITION_FAILED'
+  /** Another process kept changing the service: retries ran out; retriable (SPEC §11). */
+  | 'CONFLICT'
+  /** The write would take the service past its stored size budget (SPEC §10). */
+  | 'SERVICE_TOO_LARGE'
+  /** An `expiration_time` that is not in the future (SPEC §7.2). */
+  | 'EXPIRATION_IN_PAST'
+  /** A change-stream position older than the retention (SPEC §12). */
+  | 'CHANGES_EXPIRED';
 
 const BRAND = Symbol.for('cxs.ContextServicesError');
 

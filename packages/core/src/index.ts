@@ -17,7 +17,7 @@ export {
   type RawQuery,
 } from './query.js';
 export { schemas, validators } from './schemas.js';
-export type { BatchOp, Range, Store, StoreCapabilities } from './store.js';
+export type { BatchOp, BatchOptions, Precondition, Range, Store, StoreCapabilities } from './store.js';
 export { checkBatch, checkKey, checkRange } from './store-checks.js';
 export { formatInstant, parseInstant, parseLifetime } from './time.js';
 export { DOCUMENTED_FIELDS } from './validate.js';

@@ -51,6 +51,12 @@ export const CORE_ERROR_MAP = {
   CLOSED: { status: 503, exception: EXCEPTIONS.unavailable },
   STORE_LOCKED: { status: 503, exception: EXCEPTIONS.unavailable },
   STORE_FAILED: { status: 500, exception: EXCEPTIONS.internal },
+  STORE_UNAVAILABLE: { status: 503, exception: EXCEPTIONS.unavailable },
+  PRECONDITION_FAILED: { status: 503, exception: EXCEPTIONS.unavailable },
+  CONFLICT: { status: 503, exception: EXCEPTIONS.unavailable },
+  SERVICE_TOO_LARGE: { status: 413, exception: EXCEPTIONS.tooLarge },
+  EXPIRATION_IN_PAST: { status: 400, exception: EXCEPTIONS.badRequest },
+  CHANGES_EXPIRED: { status: 410, exception: EXCEPTIONS.badRequest },
 } as const satisfies Record<ErrorCode, ErrorMapping>;
 
 /** Codes that only the HTTP layer raises (routing, transport, authentication). */

@@ -82,7 +82,11 @@ function positiveInteger(name: string, value: unknown): void {
  */
 export class LevelStore implements Store {
   /** Persistent (data survives close and a new instance on the same location), snapshot iterators. */
-  readonly capabilities: StoreCapabilities = Object.freeze({ persistent: true, snapshotIterators: true });
+  readonly capabilities: StoreCapabilities = Object.freeze({
+    persistent: true,
+    snapshotIterators: true,
+    sharedWriters: false,
+  });
   /** The directory given as `location`. */
   readonly location: string;
   readonly #options: Readonly<LevelStoreOptions>;

@@ -20,7 +20,11 @@ import { ascending, del, descending, EMPTY, get, type Node, put } from './btree.
  * ```
  */
 export class MemoryStore implements Store {
-  readonly capabilities: StoreCapabilities = Object.freeze({ persistent: false, snapshotIterators: true });
+  readonly capabilities: StoreCapabilities = Object.freeze({
+    persistent: false,
+    snapshotIterators: true,
+    sharedWriters: false,
+  });
   #root: Node = EMPTY;
   #open = false;
 
