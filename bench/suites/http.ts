@@ -26,7 +26,7 @@ import { log, type SuiteContext } from '../lib/suite.js';
 import { removeDir, tempDir } from '../lib/temp.js';
 
 const CONNECTIONS = 32;
-const CLI = 'packages/koa/src/cli.ts';
+const CLI = 'packages/server/src/cli/main.ts';
 
 /** Start a cxs server: request logs off (warn level), the rest as configured by default. */
 export function startCxs(name: string, store: 'memory' | 'level', dir: string): Promise<ServerProcess> {

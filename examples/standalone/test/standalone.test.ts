@@ -14,7 +14,7 @@ import { ADMIN, SUPERVISOR } from '../src/drive.js';
 
 const EXAMPLE = fileURLToPath(new URL('..', import.meta.url));
 const ROOT = join(EXAMPLE, '../..');
-const CLI = join(ROOT, 'packages/koa/src/cli.ts');
+const CLI = join(ROOT, 'packages/server/src/cli/main.ts');
 
 let server: ChildProcess;
 let exited: Promise<number | null>;

@@ -2,7 +2,7 @@
 import type { ContextServices } from '@cxs/core';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { errorHandler, fallbackLogger, HttpError } from './errors.js';
+import { errorHandler, fallbackLogger, HttpError } from './http/errors.js';
 import { createRouter, type RouterOptions } from './router.js';
 
 /**

@@ -11,7 +11,7 @@
  * createApp(engine).listen(8080, '127.0.0.1');
  * ```
  */
-export { createApp, requestLogger } from './app.js';
+
 export {
   type Authorize,
   basicAuth,
@@ -22,8 +22,11 @@ export {
   requireRoles,
   type UserEntry,
   verifyPassword,
-} from './auth.js';
-export { checkContentType, DEFAULT_BODY_LIMIT, readJsonBody } from './body.js';
+} from './access/auth.js';
+export { checkTenants, type Tenant, tenantResolver } from './access/tenancy.js';
+export { createApp, requestLogger } from './app.js';
+export { type ExportFormat, exportBaseName, exportToFiles } from './export/files.js';
+export { checkContentType, DEFAULT_BODY_LIMIT, readJsonBody } from './http/body.js';
 export {
   CORE_ERROR_MAP,
   type ErrorBody,
@@ -37,9 +40,7 @@ export {
   type HttpErrorCode,
   isHttpError,
   toErrorResponse,
-} from './errors.js';
-export { type ExportFormat, exportBaseName, exportToFiles } from './export-files.js';
+} from './http/errors.js';
+export { listen, type ServerHandle } from './http/server.js';
 export { type OpenApiOptions, openApiDocument, openApiPath } from './openapi.js';
 export { allRoutes, createRouter, DEFAULT_BASE_PATH, type RouterOptions } from './router.js';
-export { listen, type ServerHandle } from './server.js';
-export { checkTenants, type Tenant, tenantResolver } from './tenancy.js';

@@ -3,8 +3,8 @@
  * are JSON Schema values, and OpenAPI 3.1 speaks JSON Schema 2020-12).
  */
 import { schemas } from '@cxs/core';
-import { EXCEPTIONS } from './errors.js';
-import type { ParamKind, QueryParam, RouteSpec, SchemaName } from './route-spec.js';
+import { EXCEPTIONS } from './http/errors.js';
+import type { ParamKind, QueryParam, RouteSpec, SchemaName } from './routes/spec.js';
 
 type Json = Record<string, unknown>;
 

@@ -3,17 +3,17 @@ import type { ContextServices, RawQuery } from '@cxs/core';
 import { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { type Authorize, requireRoles } from './auth.js';
-import { DEFAULT_BODY_LIMIT, readJsonBody } from './body.js';
-import { errorHandler, HttpError } from './errors.js';
-import { jsonArrayBody } from './json-stream.js';
+import { type Authorize, requireRoles } from './access/auth.js';
+import { type Tenant, tenantResolver } from './access/tenancy.js';
+import { DEFAULT_BODY_LIMIT, readJsonBody } from './http/body.js';
+import { errorHandler, HttpError } from './http/errors.js';
+import { jsonArrayBody } from './http/json-stream.js';
 import { openApiDocument } from './openapi.js';
-import { checkQueryNames } from './query-params.js';
-import type { RouteSpec } from './route-spec.js';
-import { maintenanceRoutes } from './routes-maintenance.js';
-import { serviceRoutes } from './routes-services.js';
-import { stateRoutes, taskRoutes } from './routes-states-tasks.js';
-import { type Tenant, tenantResolver } from './tenancy.js';
+import { maintenanceRoutes } from './routes/maintenance.js';
+import { checkQueryNames } from './routes/query-params.js';
+import { serviceRoutes } from './routes/services.js';
+import type { RouteSpec } from './routes/spec.js';
+import { stateRoutes, taskRoutes } from './routes/states-tasks.js';
 
 /** The documented base path (SPEC §2). */
 export const DEFAULT_BASE_PATH = '/genesys/1/cs';

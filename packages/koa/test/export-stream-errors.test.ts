@@ -8,8 +8,8 @@ import { type ContextServices, ContextServicesError, createContextServices } fro
 import { MemoryStore } from '@cxs/core/memory';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { listen, type ServerHandle } from '../src/http/server.js';
 import { createApp } from '../src/index.js';
-import { listen, type ServerHandle } from '../src/server.js';
 import { BASE, EXC, errorOf, send, startServer } from './helpers.js';
 
 const STREAM = `${BASE}/maintenance/services/stream?time_from=2000-01-01T00:00:00Z`;

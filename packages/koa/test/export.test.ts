@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { csvCell } from '../src/csv.js';
+import { csvCell } from '../src/export/csv.js';
 import { BASE, send, startServer, type TestServer } from './helpers.js';
 
 let t: TestServer;

@@ -3,8 +3,8 @@ import type { ChildProcess } from 'node:child_process';
 import { type ContextServices, createContextServices, type EngineOptions } from '@cxs/core';
 import { MemoryStore } from '@cxs/core/memory';
 import { pino } from 'pino';
+import { listen, type ServerHandle } from '../src/http/server.js';
 import { createApp, type RouterOptions } from '../src/index.js';
-import { listen, type ServerHandle } from '../src/server.js';
 
 export const BASE = '/genesys/1/cs';
 export const EXC = 'com.genesyslab.gsg.services.contextservices.exceptions';

@@ -7,8 +7,8 @@
 import { type ContextServices, createContextServices } from '@cxs/core';
 import { MemoryStore } from '@cxs/core/memory';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen, type ServerHandle } from '../src/http/server.js';
 import { createApp, createRouter } from '../src/index.js';
-import { listen, type ServerHandle } from '../src/server.js';
 import { BASE, send } from './helpers.js';
 
 const LIMIT = 20_000;

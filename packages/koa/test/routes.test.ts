@@ -4,8 +4,8 @@ import { connect } from 'node:net';
 import { Router } from '@koa/router';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen } from '../src/http/server.js';
 import { createRouter, errorHandler } from '../src/index.js';
-import { listen } from '../src/server.js';
 import { BASE, ids, send, startServer, type TestServer } from './helpers.js';
 
 let t: TestServer;

@@ -2,7 +2,7 @@
 // The `cxs` command: runs the compiled command line in ../dist (built by `pnpm build`).
 let cli;
 try {
-  cli = await import('../dist/cli.js');
+  cli = await import('../dist/cli/main.js');
 } catch (error) {
   if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
   process.stderr.write(

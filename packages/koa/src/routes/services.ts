@@ -4,7 +4,7 @@
  */
 import { parseId, parseServiceListQuery, parseServiceQuery, type Status } from '@cxs/core';
 import { SERVICE_LIST_QUERY, SERVICE_QUERY } from './query-params.js';
-import { type RouteRequest, type RouteSpec, siblingPath } from './route-spec.js';
+import { type RouteRequest, type RouteSpec, siblingPath } from './spec.js';
 
 /** The status suffixes of list routes (SPEC §5): none = all, `/active`, `/completed`. */
 export const SUFFIXES: readonly [string, Status, string][] = [

@@ -1,15 +1,11 @@
 /** `cxs serve`: the standalone server. */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { type ContextServices, createContextServices, type EngineConfig, type Store } from '@cxs/core';
-import { MemoryStore } from '@cxs/core/memory';
-import { LevelStore } from '@cxs/level';
+import { type ContextServices, createContextServices, type EngineConfig } from '@cxs/core';
+import { basicAuth, checkTenants, createApp, listen, loadUsersFile, type Tenant } from '@cxs/koa';
 import { pino } from 'pino';
-import { createApp } from './app.js';
-import { basicAuth, loadUsersFile } from './auth.js';
-import { integer, type OptionSpec, parseSize, readOptions, UsageError } from './cli-options.js';
-import { listen } from './server.js';
-import { checkTenants, type Tenant } from './tenancy.js';
+import { openStore } from '../stores.js';
+import { integer, type OptionSpec, parseSize, readOptions, UsageError } from './options.js';
 
 /** Options of `cxs serve`. */
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
@@ -77,14 +73,6 @@ async function readTenants(path: string): Promise<Tenant[]> {
   return tenants;
 }
 
-/** Open the store a command asked for. */
-export async function openStore(kind: string, data: string): Promise<Store> {
-  if (kind === 'memory') return new MemoryStore();
-  if (kind !== 'level') throw new UsageError(`--store must be level or memory (got '${kind}')`);
-  await mkdir(resolve(data), { recursive: true });
-  return new LevelStore({ location: resolve(data) });
-}
-
 /**
  * Run the server until SIGINT or SIGTERM, then: stop accepting, let requests in flight finish,
  * stop the sweeper, close the engine and its store. Resolves to the exit code.
@@ -112,7 +100,7 @@ export async function serve(
   const users = typeof o.users === 'string' ? await loadUsersFile(o.users) : undefined;
   const logger = pino({ level, base: { name: 'cxs' } });
 
-  const store = await openStore(String(o.store), String(o.data));
+  const store = await openStore(String(o.store), { data: String(o.data) });
   const engine: ContextServices = await createContextServices({
     store,
     config,

@@ -10,8 +10,8 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { type CallOptions, type ContextServices, createContextServices, type ExportQuery } from '@cxs/core';
-import { type OptionSpec, readOptions, required, UsageError } from './cli-options.js';
-import { openStore } from './cli-serve.js';
+import { openStore } from '../stores.js';
+import { type OptionSpec, readOptions, required, UsageError } from './options.js';
 import { progress } from './progress.js';
 
 const DATA: OptionSpec = { flag: 'data', env: 'CXS_DATA', default: './data', help: 'LevelDB directory' };
@@ -61,7 +61,7 @@ async function withEngine<T>(
   ) {
     throw new Error(`no data directory at ${resolve(data)}`);
   }
-  const engine = await createContextServices({ store: await openStore('level', data) });
+  const engine = await createContextServices({ store: await openStore('level', { data }) });
   try {
     return await fn(engine);
   } finally {

@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ContextServices, createContextServices } from '@cxs/core';
+import { verifyPassword } from '@cxs/koa';
 import { LevelStore } from '@cxs/level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyPassword } from '../src/index.js';
-import { BASE, finished, send } from './helpers.js';
+import { BASE, finished, send } from '../../koa/test/helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const CLI = join(ROOT, 'packages/koa/src/cli.ts');
+const CLI = join(ROOT, 'packages/server/src/cli/main.ts');
 
 let tmp: string;
 beforeAll(async () => {

@@ -6,7 +6,7 @@
 import { createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Context, Middleware } from 'koa';
-import { HttpError } from './errors.js';
+import { HttpError } from '../http/errors.js';
 
 /** Roles of the original server. */
 export const ROLES = { admin: 'Administrator', supervisor: 'Supervisor' } as const;

@@ -1,8 +1,8 @@
 /** Command-line plumbing: flags over env vars over defaults, sizes, the TTY progress line. */
 import { describe, expect, it } from 'vitest';
-import { parseSize, readOptions, UsageError } from '../src/cli-options.js';
-import { SERVE_OPTIONS } from '../src/cli-serve.js';
-import { progress } from '../src/progress.js';
+import { parseSize, readOptions, UsageError } from '../src/cli/options.js';
+import { progress } from '../src/cli/progress.js';
+import { SERVE_OPTIONS } from '../src/cli/serve.js';
 
 describe('readOptions', () => {
   it('a flag wins over its environment variable, which wins over the default', () => {

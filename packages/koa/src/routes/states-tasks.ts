@@ -4,8 +4,8 @@
  */
 import { parseId, parseStateListQuery, parseStateQuery, parseTaskListQuery, parseTaskQuery } from '@cxs/core';
 import { STATE_LIST_QUERY, STATE_QUERY, TASK_LIST_QUERY, TASK_QUERY } from './query-params.js';
-import { type RouteRequest, type RouteSpec, siblingPath } from './route-spec.js';
-import { extensionRoutes, SUFFIXES } from './routes-services.js';
+import { extensionRoutes, SUFFIXES } from './services.js';
+import { type RouteRequest, type RouteSpec, siblingPath } from './spec.js';
 
 const sid = (r: RouteRequest) => r.params.service_id as string;
 const stateId = (r: RouteRequest) => parseId('state_id', r.params.state_id as string);

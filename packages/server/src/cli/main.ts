@@ -5,7 +5,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { isContextServicesError } from '@cxs/core';
-import { hashPassword } from './auth.js';
+import { hashPassword } from '@cxs/koa';
 import {
   EXPORT_OPTIONS,
   exportCommand,
@@ -13,9 +13,9 @@ import {
   importCommand,
   PURGE_OPTIONS,
   purgeCommand,
-} from './cli-data.js';
-import { type OptionSpec, optionsHelp, UsageError } from './cli-options.js';
-import { SERVE_OPTIONS, serve } from './cli-serve.js';
+} from './data.js';
+import { type OptionSpec, optionsHelp, UsageError } from './options.js';
+import { SERVE_OPTIONS, serve } from './serve.js';
 
 interface Command {
   summary: string;
@@ -159,7 +159,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** True when this module is the program being run (`node src/cli.ts …`), not imported. */
+/** True when this module is the program being run (`node src/cli/main.ts …`), not imported. */
 function isEntry(): boolean {
   const entry = process.argv[1];
   if (entry === undefined) return false;

@@ -1,6 +1,6 @@
 /** The query parameters of SPEC §5 and §8, for validation of names and for the OpenAPI document. */
 import { ContextServicesError, type RawQuery } from '@cxs/core';
-import type { QueryParam } from './route-spec.js';
+import type { QueryParam } from './spec.js';
 
 const bool = (name: string, description: string): QueryParam => ({ name, kind: 'boolean', description });
 

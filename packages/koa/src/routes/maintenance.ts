@@ -1,9 +1,9 @@
 /** Maintenance routes (SPEC §8): export stream, export to files, purge. */
 import { ContextServicesError, parseExportQuery } from '@cxs/core';
-import { type ExportFormat, exportToFiles } from './export-files.js';
-import { jsonArrayStream } from './json-stream.js';
+import { type ExportFormat, exportToFiles } from '../export/files.js';
+import { jsonArrayStream } from '../http/json-stream.js';
 import { EXPORT_QUERY, FILES_QUERY } from './query-params.js';
-import type { RouteSpec } from './route-spec.js';
+import type { RouteSpec } from './spec.js';
 
 function format(raw: unknown): ExportFormat {
   if (raw === undefined || raw === 'json') return 'json';
