@@ -2,4 +2,9 @@ import { MemoryStore } from '../src/memory/index.js';
 import { lifecycleModelSuite, storeConformanceSuite } from '../src/testing/index.js';
 
 storeConformanceSuite('MemoryStore', { create: () => new MemoryStore() });
+storeConformanceSuite(
+  'MemoryStore (sharedWriters)',
+  { create: () => new MemoryStore({ sharedWriters: true }) },
+  { runs: 50 },
+);
 lifecycleModelSuite('MemoryStore', { create: () => new MemoryStore() });
