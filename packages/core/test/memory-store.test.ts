@@ -8,3 +8,5 @@ storeConformanceSuite(
   { runs: 50 },
 );
 lifecycleModelSuite('MemoryStore', { create: () => new MemoryStore() });
+// The engine's shared-writers path (preconditions, retries, no cache, sweep lease) under the same model.
+lifecycleModelSuite('MemoryStore (sharedWriters)', { create: () => new MemoryStore({ sharedWriters: true }) });
