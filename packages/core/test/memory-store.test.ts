@@ -9,4 +9,6 @@ storeConformanceSuite(
 );
 lifecycleModelSuite('MemoryStore', { create: () => new MemoryStore() });
 // The engine's shared-writers path (preconditions, retries, no cache, sweep lease) under the same model.
-lifecycleModelSuite('MemoryStore (sharedWriters)', { create: () => new MemoryStore({ sharedWriters: true }) });
+lifecycleModelSuite('MemoryStore (sharedWriters)', {
+  create: () => new MemoryStore({ sharedWriters: true }),
+});
