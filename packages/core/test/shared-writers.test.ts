@@ -281,6 +281,30 @@ describe('engines sharing one store (SPEC §11)', () => {
   });
 });
 
+describe('shared-writers configuration', () => {
+  it('validates conflictRetries and the memory store option', async () => {
+    for (const conflictRetries of [-1, 1.5, Number.NaN]) {
+      await rejects(
+        createContextServices({ store: shared(), config: { conflictRetries } }),
+        'VALIDATION_FAILED',
+      );
+    }
+    expect(() => new MemoryStore({ sharedWriters: 'yes' as unknown as boolean })).toThrow(TypeError);
+    expect(new MemoryStore().capabilities.sharedWriters).toBe(false);
+    expect(new MemoryStore({ sharedWriters: true }).capabilities.sharedWriters).toBe(true);
+  });
+
+  it('with conflictRetries 0 answers CONFLICT at the first conflict', async () => {
+    const inner = shared();
+    const writer = await createContextServices({ store: inner, clock: new SimulatedClock(T0) });
+    open.push(writer);
+    const sid = (await writer.startService({ customer_id: 'C' })).service_id;
+    const { nodes } = await cluster(1, { conflictRetries: 0 }, new Contended(inner));
+    await rejects((nodes[0] as Node).cs.endService(sid, {}), 'CONFLICT');
+    expect((nodes[0] as Node).cs.stats()).toEqual({ conflictRetries: 0, conflicts: 1 });
+  });
+});
+
 /** A store where another writer always got there first: every conditional batch fails. */
 class Contended implements Store {
   readonly capabilities;
