@@ -185,6 +185,12 @@ export interface EngineConfig {
   cacheSize?: number;
   /** Services handled per round by purge and sweep before yielding. Default 100. */
   batchSize?: number;
+  /**
+   * Stores with shared writers (SPEC §11): how many times a write whose records another process
+   * changed meanwhile is read again and re-applied (with jittered exponential back-off) before the
+   * call fails with the retriable `CONFLICT`. Default 10; 0 fails at the first conflict.
+   */
+  conflictRetries?: number;
 }
 
 /** Arguments of {@link createContextServices}. */
@@ -200,6 +206,14 @@ export interface EngineOptions {
   config?: EngineConfig;
   /** Receives errors thrown by event listeners (default: `process.emitWarning`). */
   onListenerError?: (error: unknown, event: ContextEvent) => void;
+}
+
+/** Counters of an engine since it was created (for metrics). */
+export interface EngineStats {
+  /** Writes read again and re-applied because another process changed their records (shared stores). */
+  readonly conflictRetries: number;
+  /** Calls that failed with `CONFLICT` once their retries ran out. */
+  readonly conflicts: number;
 }
 
 /** Result of one sweep. */
@@ -274,14 +288,25 @@ export interface ContextServices {
     services: AsyncIterable<unknown> | Iterable<unknown>,
     options?: CallOptions,
   ): Promise<{ imported: number }>;
-  /** Remove expired services and auto-complete inactive ones whose deadline is ≤ `now` (default: the clock). */
+  /**
+   * Remove expired services and auto-complete inactive ones whose deadline is ≤ `now` (default:
+   * the clock). On a store with shared writers, engines take turns through a lease in the store:
+   * a sweep while another live engine holds it does nothing (all counts 0), and each service is
+   * handled by one engine once.
+   */
   sweep(now?: number): Promise<SweepResult>;
-  /** Run {@link sweep} every `intervalMs` (default 60 s) on an unref'd timer. */
+  /**
+   * Run {@link sweep} every `intervalMs` (default 60 s) on an unref'd timer. With shared writers
+   * the sweep lease lasts one interval, so another engine takes over within about one interval
+   * when this one dies; `stopSweeper` gives it back.
+   */
   startSweeper(intervalMs?: number): void;
   stopSweeper(): Promise<void>;
   /** Subscribe to events emitted after each commit (SPEC §7.4); returns the unsubscribe function. */
   on<T extends ContextEventType>(type: T, listener: (event: EventOf<T>) => void): () => void;
   on(type: '*', listener: (event: ContextEvent) => void): () => void;
+  /** Counters since the engine was created: conflict retries and conflicts (shared stores). */
+  stats(): EngineStats;
   /** Wait for writes in flight, stop the sweeper, close the store. */
   close(): Promise<void>;
 }

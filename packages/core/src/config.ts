@@ -20,6 +20,8 @@ export interface ResolvedConfig {
   readonly rules: RuleConfig;
   readonly cacheSize: number;
   readonly batchSize: number;
+  /** Shared stores: re-reads and re-applications of a write after a conflict, before `CONFLICT`. */
+  readonly conflictRetries: number;
 }
 
 function positiveInt(field: string, v: number | undefined, fallback: number, min = 1): number {
@@ -49,5 +51,6 @@ export function resolveConfig(config: EngineConfig = {}): ResolvedConfig {
     },
     cacheSize: positiveInt('cacheSize', config.cacheSize, 10_000, 0),
     batchSize: positiveInt('batchSize', config.batchSize, 100),
+    conflictRetries: positiveInt('conflictRetries', config.conflictRetries, 10, 0),
   };
 }

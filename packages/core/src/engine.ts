@@ -1,8 +1,9 @@
 import type { ContextServices, EngineOptions } from './api.js';
 import { systemClock } from './clock.js';
 import { resolveConfig } from './config.js';
-import { createContext } from './context.js';
+import { createContext, randomServiceId } from './context.js';
 import type { ContextEvent } from './events.js';
+import { SweepLease } from './lease.js';
 import * as maintenance from './maintenance.js';
 import * as reads from './reads.js';
 import { Repo } from './repo.js';
@@ -37,6 +38,8 @@ export async function createContextServices(options: EngineOptions): Promise<Con
   const clock = options.clock ?? systemClock;
   const repo = new Repo(options.store, cfg.cacheSize, options.onListenerError ?? warnListenerError);
   const ctx = createContext(repo, clock, cfg, options.ids);
+  // Engines sharing the store take turns at sweeping (SPEC §11).
+  const lease = repo.shared ? new SweepLease(options.store, clock, randomServiceId()) : undefined;
   await options.store.open();
 
   let timer: NodeJS.Timeout | undefined;
@@ -68,13 +71,15 @@ export async function createContextServices(options: EngineOptions): Promise<Con
     exportServices: (q, o) => maintenance.exportServices(ctx, q, o),
     importServices: (items, o) => maintenance.importServices(ctx, items, o),
     sweep(now) {
-      const run = sweeping.then(() => maintenance.sweep(ctx, now ?? clock.now()));
+      const run = sweeping.then(() => maintenance.sweep(ctx, now ?? clock.now(), lease));
       sweeping = run.catch(() => undefined);
       return run;
     },
     startSweeper(intervalMs = 60_000) {
       if (!(intervalMs > 0)) throw new TypeError('startSweeper: intervalMs must be > 0');
       if (timer !== undefined) return;
+      // The lease outlives one interval only a little: a dead engine's turn passes on within about one.
+      if (lease !== undefined) lease.duration = intervalMs;
       timer = setInterval(() => {
         engine
           .sweep()
@@ -86,6 +91,10 @@ export async function createContextServices(options: EngineOptions): Promise<Con
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
       await sweeping;
+      await lease?.release();
+    },
+    stats() {
+      return { ...repo.counters };
     },
     on(type: string, listener: (event: never) => void) {
       return repo.on(type, listener as (event: ContextEvent) => void);

@@ -18,6 +18,12 @@ export {
 } from './query.js';
 export { schemas, validators } from './schemas.js';
 export type { BatchOp, BatchOptions, Precondition, Range, Store, StoreCapabilities } from './store.js';
-export { checkBatch, checkKey, checkRange } from './store-checks.js';
+export {
+  checkBatch,
+  checkKey,
+  checkRange,
+  failedPrecondition,
+  preconditionFailed,
+} from './store-checks.js';
 export { formatInstant, parseInstant, parseLifetime } from './time.js';
 export { DOCUMENTED_FIELDS } from './validate.js';

@@ -18,7 +18,13 @@
  * - `T m/<customer>/<key>/<type>/<sid>` active services by composite-start match
  * - `x/<ts>/<tenant>/<sid>`      expiry deadlines, all tenants
  * - `a/<ts>/<tenant>/<sid>`      auto-complete deadlines, all tenants
+ *
+ * Coordination keys, written only on stores with shared writers (SPEC §11):
+ * - `T mc/<hash>`                composite-start claim of one match tuple (hashed: no customer
+ *                                id or contact key in clear); value: a counter
+ * - `l/sweep`                    the sweep lease; value: `{"owner": …, "until": ms}`
  */
+import { createHash } from 'node:crypto';
 
 /** Escape a user string for use as one key component (see module doc). */
 export function escapeComponent(value: string): string {
@@ -138,6 +144,15 @@ export class TenantKeys {
     const opt = (v: string | undefined) => (v === undefined ? '-' : `=${escapeComponent(v)}`);
     return `${this.prefix}m/${opt(customerId)}/${opt(contactKey)}/${opt(type)}/`;
   }
+  /**
+   * The composite-start claim of a match tuple (shared stores): every composite start that creates
+   * a service for the tuple changes it under a precondition, so that two processes matching the
+   * same item at once cannot both create one.
+   */
+  claim(customerId: string | undefined, contactKey: string | undefined, type: string | undefined): string {
+    const tuple = this.matchPrefix(customerId, contactKey, type);
+    return `${this.prefix}mc/${createHash('sha256').update(tuple).digest('base64url').slice(0, 22)}`;
+  }
   expiry(ms: number, sid: string): string {
     return `x/${encodeTime(ms)}/${this.escapedTenant}/${sid}`;
   }
@@ -145,6 +160,9 @@ export class TenantKeys {
     return `a/${encodeTime(ms)}/${this.escapedTenant}/${sid}`;
   }
 }
+
+/** The sweep lease of engines sharing a store (SPEC §11). */
+export const SWEEP_LEASE_KEY = 'l/sweep';
 
 /** The global deadline indexes: `x/` expiry, `a/` auto-complete. */
 export const DEADLINE_PREFIX = { expiry: 'x/', autoComplete: 'a/' } as const;

@@ -11,6 +11,7 @@ import {
   parseDeadlineKey,
   TenantKeys,
 } from './keys.js';
+import type { SweepLease } from './lease.js';
 import * as rules from './lifecycle.js';
 import type { ServiceRecord, StateRecord, TaskRecord } from './records.js';
 import {
@@ -411,9 +412,16 @@ async function importOne(ctx: EngineContext, keys: TenantKeys, item: unknown): P
   });
 }
 
-/** Expire and auto-complete everything due at `now`, in bounded batches. */
-export async function sweep(ctx: EngineContext, now: number): Promise<SweepResult> {
+/**
+ * Expire and auto-complete everything due at `now`, in bounded batches. With a `lease` (shared
+ * stores) the sweep runs only while this engine holds it: taken first (else nothing is done),
+ * renewed before every further page (else the sweep stops where it is). Each service is handled
+ * by a conditional write either way, so one that another engine handled meanwhile is skipped.
+ */
+export async function sweep(ctx: EngineContext, now: number, lease?: SweepLease): Promise<SweepResult> {
   const result: SweepResult = { expired: 0, autoCompleted: 0 };
+  if (lease !== undefined && !(await lease.acquire())) return result;
+  let held = true;
   const tenants = new Map<string, TenantKeys>();
   const keysOf = (tenant: string) => {
     const k = tenants.get(tenant) ?? new TenantKeys(tenant);
@@ -423,7 +431,14 @@ export async function sweep(ctx: EngineContext, now: number): Promise<SweepResul
   /** Run `fn` under the queue of each service whose deadline under `prefix` is due. */
   const forDue = async (prefix: string, fn: (keys: TenantKeys, sid: string) => Promise<void>) => {
     const range = { gte: prefix, lt: `${prefix}${encodeTime(now + 1)}/` };
+    let first = prefix === DEADLINE_PREFIX.expiry;
     for await (const page of pages(ctx, range, ctx.cfg.batchSize)) {
+      if (!held) return;
+      if (lease !== undefined && !first && !(await lease.acquire())) {
+        held = false;
+        return;
+      }
+      first = false;
       await throttled(page, ([k]) => {
         const { tenant, sid } = parseDeadlineKey(k);
         const keys = keysOf(tenant);

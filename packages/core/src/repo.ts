@@ -16,7 +16,7 @@ import {
   type TaskRecord,
   taskIndexEntries,
 } from './records.js';
-import type { BatchOp, Store } from './store.js';
+import type { BatchOp, Precondition, Store } from './store.js';
 
 /** The records a change started from (absent = new). */
 export interface Before {
@@ -35,6 +35,12 @@ export interface Aggregate {
 
 type Listener = (event: ContextEvent) => void;
 
+/** Writes a commit carries beside its change (coordination keys such as a composite claim). */
+export interface Guard {
+  readonly ops: readonly BatchOp[];
+  readonly preconditions: readonly Precondition[];
+}
+
 function diff(
   ops: BatchOp[],
   puts: BatchOp[],
@@ -49,7 +55,16 @@ const NO_ENTRIES = new Map<string, string>();
 
 export class Repo {
   readonly store: Store;
+  /**
+   * Other processes write the store (SPEC §11): every commit carries a precondition on the service
+   * record it started from, and the cache is off (another process may have made it stale).
+   */
+  readonly shared: boolean;
+  /** Counters behind `ContextServices.stats()`. */
+  readonly counters = { conflictRetries: 0, conflicts: 0 };
   readonly #cache: LRUCache<string, ServiceRecord> | undefined;
+  /** With shared writers: the stored text of each service record read, for its precondition. */
+  readonly #raw = new WeakMap<ServiceRecord, string>();
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #listeners = new Map<string, Set<Listener>>();
   readonly #onListenerError: (error: unknown, event: ContextEvent) => void;
@@ -64,7 +79,8 @@ export class Repo {
     onListenerError: (error: unknown, event: ContextEvent) => void,
   ) {
     this.store = store;
-    this.#cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : undefined;
+    this.shared = store.capabilities.sharedWriters === true;
+    this.#cache = cacheSize > 0 && !this.shared ? new LRUCache({ max: cacheSize }) : undefined;
     this.#onListenerError = onListenerError;
   }
 
@@ -98,6 +114,7 @@ export class Repo {
     const raw = await this.store.get(key);
     if (raw === undefined) return undefined;
     const rec = JSON.parse(raw) as ServiceRecord;
+    if (this.shared) this.#raw.set(rec, raw);
     if (epoch === this.#writes) this.#cache?.set(key, rec);
     return rec;
   }
@@ -122,6 +139,7 @@ export class Repo {
       const raw = raws[j];
       if (raw === undefined) return;
       const rec = JSON.parse(raw) as ServiceRecord;
+      if (this.shared) this.#raw.set(rec, raw);
       out[i] = rec;
       cache?.set(keys.service(rec.id), rec);
     });
@@ -244,8 +262,28 @@ export class Repo {
     return raw === undefined ? undefined : JSON.parse(raw);
   }
 
-  /** Commit a change as one atomic batch, then update the cache, then emit its events. */
-  async commit(keys: TenantKeys, before: Before, change: Change): Promise<void> {
+  /**
+   * The precondition that the service record is still the one a write started from (or still
+   * absent for a new service): every write changes the record (its version), so it holding means
+   * nothing of the service changed since it was read. Only with shared writers.
+   */
+  #unchanged(key: string, service: ServiceRecord | undefined): Precondition[] {
+    if (!this.shared) return [];
+    if (service === undefined) return [{ key, absent: true }];
+    return [{ key, value: this.#raw.get(service) ?? JSON.stringify(service) }];
+  }
+
+  /** The stored value of a coordination key (claims, leases); never cached. */
+  readRaw(key: string): Promise<string | undefined> {
+    return this.store.get(key);
+  }
+
+  /**
+   * Commit a change as one atomic batch, then update the cache, then emit its events. With shared
+   * writers the batch holds only if the service record is still `before.service` (else
+   * `PRECONDITION_FAILED`, nothing written, no event); `guard` adds writes and preconditions.
+   */
+  async commit(keys: TenantKeys, before: Before, change: Change, guard?: Guard): Promise<void> {
     const sid = change.service.id;
     const dels: BatchOp[] = [];
     const puts: BatchOp[] = [];
@@ -279,8 +317,10 @@ export class Repo {
     this.#writes++;
     this.#writing++;
     this.#cache?.delete(key);
+    const preconditions = [...this.#unchanged(key, before.service), ...(guard?.preconditions ?? [])];
+    if (guard !== undefined) puts.push(...guard.ops);
     try {
-      await this.store.batch([...dels, ...puts]);
+      await this.store.batch([...dels, ...puts], preconditions.length > 0 ? { preconditions } : undefined);
       this.#cache?.set(key, change.service);
     } finally {
       this.#writing--;
@@ -288,7 +328,10 @@ export class Repo {
     this.emit(change.events);
   }
 
-  /** Delete a service, everything under it and every index entry (L8), atomically. */
+  /**
+   * Delete a service, everything under it and every index entry (L8), atomically. With shared
+   * writers, only if the record is still `service` (else `PRECONDITION_FAILED`).
+   */
   async remove(keys: TenantKeys, service: ServiceRecord, event: ContextEvent): Promise<void> {
     const ops: BatchOp[] = [];
     for await (const [k] of this.store.iterate(prefixRange(keys.service(service.id))))
@@ -297,8 +340,9 @@ export class Repo {
     this.#writes++;
     this.#writing++;
     this.#cache?.delete(keys.service(service.id));
+    const preconditions = this.#unchanged(keys.service(service.id), service);
     try {
-      await this.store.batch(ops);
+      await this.store.batch(ops, preconditions.length > 0 ? { preconditions } : undefined);
     } finally {
       this.#writing--;
     }

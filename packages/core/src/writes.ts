@@ -1,6 +1,6 @@
 /** The write operations of SPEC §4: validate, load, apply a pure rule, commit one batch. */
 import type { CallOptions, CompositeItemResult, CompositeResult, EntityRef } from './api.js';
-import { type EngineContext, onNewService, onService, requireService } from './context.js';
+import { type EngineContext, onNewService, onService, requireService, retrying } from './context.js';
 import {
   ContextServicesError,
   invalid,
@@ -12,7 +12,7 @@ import type { TenantKeys } from './keys.js';
 import * as rules from './lifecycle.js';
 import { parseId } from './query.js';
 import { type ServiceRecord, type StateRecord, type TaskRecord, typeKey } from './records.js';
-import type { Before } from './repo.js';
+import type { Before, Guard } from './repo.js';
 import {
   AssociateBody,
   ServiceEndEvent,
@@ -450,10 +450,20 @@ interface CompositeInput {
   associate: boolean;
 }
 
+/**
+ * One composite item: find a matching active service or start one. In this process the match is
+ * serialized by its tuple; with shared writers a creation also moves the tuple's claim key under a
+ * precondition on the value read before the matches were listed, so when two processes create at
+ * once one fails, reads again and finds the other's service (SPEC §11).
+ */
 function compositeItem(ctx: EngineContext, keys: TenantKeys, item: CompositeInput, forceNew: boolean) {
   const f = item.service.fields;
-  const match = keys.matchPrefix(f.customer_id, f.contact_key, typeKey(f.service_type));
-  return ctx.repo.serialize(match, async () => {
+  const type = typeKey(f.service_type);
+  const match = keys.matchPrefix(f.customer_id, f.contact_key, type);
+  const claimKey = ctx.repo.shared && !forceNew ? keys.claim(f.customer_id, f.contact_key, type) : undefined;
+  const attempt = async (): Promise<CompositeItemResult> => {
+    // Read before the matches: a creation committed after this read moves the claim.
+    const claimed = claimKey === undefined ? undefined : await ctx.repo.readRaw(claimKey);
     if (!forceNew) {
       for (const sid of await ctx.repo.activeMatches(keys, match)) {
         const done = await onService(ctx, keys, sid, async () => {
@@ -464,7 +474,7 @@ function compositeItem(ctx: EngineContext, keys: TenantKeys, item: CompositeInpu
             s.expires > ctx.clock.now() &&
             s.customer_id === f.customer_id &&
             s.contact_key === f.contact_key &&
-            typeKey(s.service_type) === typeKey(f.service_type);
+            typeKey(s.service_type) === type;
           return stillMatches ? compositeInService(ctx, keys, s, false, item) : undefined;
         });
         if (done !== undefined) return done;
@@ -479,10 +489,21 @@ function compositeItem(ctx: EngineContext, keys: TenantKeys, item: CompositeInpu
       ctx.clock.now(),
       ctx.cfg.rules,
     );
+    const guard = claimKey === undefined ? undefined : claimGuard(claimKey, claimed);
     return onNewService(ctx, keys, sid, () =>
-      compositeInService(ctx, keys, created.service, true, item, created),
+      compositeInService(ctx, keys, created.service, true, item, created, guard),
     );
-  });
+  };
+  return ctx.repo.serialize(match, claimKey === undefined ? attempt : () => retrying(ctx, attempt));
+}
+
+/** Move a claim key on from the value read (a counter; any other text counts as 0). */
+function claimGuard(key: string, claimed: string | undefined): Guard {
+  const n = claimed === undefined ? 0 : Number.parseInt(claimed, 10);
+  return {
+    ops: [{ type: 'put', key, value: String((Number.isSafeInteger(n) ? n : 0) + 1) }],
+    preconditions: [claimed === undefined ? { key, absent: true } : { key, value: claimed }],
+  };
 }
 
 async function compositeInService(
@@ -492,6 +513,7 @@ async function compositeInService(
   serviceCreated: boolean,
   item: CompositeInput,
   creation?: rules.Change,
+  guard?: Guard,
 ): Promise<CompositeItemResult> {
   const now = ctx.clock.now();
   const cfg = ctx.cfg.rules;
@@ -539,13 +561,18 @@ async function compositeInService(
   }
   if (serviceCreated || states.length > 0 || tasks.length > 0) {
     const serviceExt = creation?.serviceExt;
-    await ctx.repo.commit(keys, before, {
-      service,
-      states,
-      tasks,
-      ...(serviceExt ? { serviceExt } : {}),
-      events,
-    });
+    await ctx.repo.commit(
+      keys,
+      before,
+      {
+        service,
+        states,
+        tasks,
+        ...(serviceExt ? { serviceExt } : {}),
+        events,
+      },
+      guard,
+    );
   }
   return result;
 }

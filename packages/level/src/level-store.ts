@@ -5,6 +5,7 @@
  */
 import {
   type BatchOp,
+  type BatchOptions,
   ContextServicesError,
   checkBatch,
   checkKey,
@@ -110,15 +111,29 @@ export class LevelStore implements Store {
     this.location = options.location;
     this.#options = { ...options };
     const sync = options.sync === true;
-    this.#queue = new WriteQueue(async (ops) => {
-      const db = this.#db;
-      if (db === undefined) throw this.#closedError();
-      try {
-        await db.batch(ops as BatchOp[], { sync });
-      } catch (error) {
-        throw this.#failure('write', error);
-      }
-    });
+    this.#queue = new WriteQueue(
+      async (ops) => {
+        const db = this.#db;
+        if (db === undefined) throw this.#closedError();
+        try {
+          await db.batch(ops as BatchOp[], { sync });
+        } catch (error) {
+          throw this.#failure('write', error);
+        }
+      },
+      (keys) => this.#readNow(keys),
+    );
+  }
+
+  /** Values read by the write queue for preconditions, between two of its writes. */
+  async #readNow(keys: readonly string[]): Promise<(string | undefined)[]> {
+    const db = this.#db;
+    if (db === undefined) throw this.#closedError();
+    try {
+      return await db.getMany([...keys]);
+    } catch (error) {
+      throw this.#failure('getMany', error);
+    }
   }
 
   /** Write counters since construction: `batches` accepted, LevelDB `writes` issued, `largestGroup`. */
@@ -179,18 +194,27 @@ export class LevelStore implements Store {
 
   /**
    * Apply every op or none, in order, after every batch called before it. Resolves once the
-   * LevelDB write carrying it has completed (fsynced with `sync`).
-   * @throws ContextServicesError `CLOSED`, `STORE_FAILED` (then every batch of the same group fails too).
+   * LevelDB write carrying it has completed (fsynced with `sync`). Preconditions are checked by
+   * the write queue just before the write that would carry the batch, against the values left by
+   * every batch before it, so no other batch of this process comes between check and write.
+   * @throws ContextServicesError `PRECONDITION_FAILED` (details.key; nothing written, the other
+   *   batches of the group unaffected), `CLOSED`, `STORE_FAILED` (then every batch of the same
+   *   group fails too).
    */
-  async batch(ops: readonly BatchOp[]): Promise<void> {
-    checkBatch(ops);
+  async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
+    checkBatch(ops, options);
     this.#require();
     // Copied now: the caller may reuse its array before the write happens.
     const copy = ops.map(
       (op): BatchOp =>
         op.type === 'put' ? { type: 'put', key: op.key, value: op.value } : { type: 'del', key: op.key },
     );
-    return this.#queue.push(copy);
+    const preconditions = options?.preconditions?.map((c) =>
+      'absent' in c && c.absent === true
+        ? { key: c.key, absent: true as const }
+        : { key: c.key, value: (c as { value: string }).value },
+    );
+    return this.#queue.push(copy, preconditions);
   }
 
   /**

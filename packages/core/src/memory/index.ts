@@ -4,13 +4,24 @@
  * version that was current when it was created.
  */
 import { ContextServicesError } from '../errors.js';
-import type { BatchOp, Range, Store, StoreCapabilities } from '../store.js';
-import { checkBatch, checkKey, checkRange } from '../store-checks.js';
+import type { BatchOp, BatchOptions, Range, Store, StoreCapabilities } from '../store.js';
+import { checkBatch, checkKey, checkRange, failedPrecondition, preconditionFailed } from '../store-checks.js';
 import { ascending, del, descending, EMPTY, get, type Node, put } from './btree.js';
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * Declare `sharedWriters: true` (default false): engines over this one instance then behave as
+   * processes over one database (preconditions, retries, no cache), which is how the scale-out
+   * rules of SPEC §11 are tested without a database.
+   */
+  sharedWriters?: boolean;
+}
 
 /**
  * A {@link Store} held in memory: fast, not persistent (data lives as long as the instance,
  * across close and open). Passes the shared conformance suite of `@cxs/core/testing`.
+ * Preconditions are checked on the version a batch replaces, in the same synchronous step.
  *
  * @example
  * ```ts
@@ -20,13 +31,23 @@ import { ascending, del, descending, EMPTY, get, type Node, put } from './btree.
  * ```
  */
 export class MemoryStore implements Store {
-  readonly capabilities: StoreCapabilities = Object.freeze({
-    persistent: false,
-    snapshotIterators: true,
-    sharedWriters: false,
-  });
+  readonly capabilities: StoreCapabilities;
   #root: Node = EMPTY;
   #open = false;
+
+  /** @throws TypeError when an option has the wrong type. */
+  constructor(options: MemoryStoreOptions = {}) {
+    if (typeof options !== 'object' || options === null)
+      throw new TypeError('MemoryStore: options must be an object');
+    if (options.sharedWriters !== undefined && typeof options.sharedWriters !== 'boolean') {
+      throw new TypeError('MemoryStore: sharedWriters must be a boolean');
+    }
+    this.capabilities = Object.freeze({
+      persistent: false,
+      snapshotIterators: true,
+      sharedWriters: options.sharedWriters === true,
+    });
+  }
 
   async open(): Promise<void> {
     this.#open = true;
@@ -54,11 +75,14 @@ export class MemoryStore implements Store {
     return keys.map((k) => get(root, k));
   }
 
-  async batch(ops: readonly BatchOp[]): Promise<void> {
-    checkBatch(ops);
+  /** @throws ContextServicesError `PRECONDITION_FAILED` (details.key), nothing written; `CLOSED`. */
+  async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
+    checkBatch(ops, options);
     this.#check();
-    const edit = {};
     let root = this.#root;
+    const failed = failedPrecondition(options?.preconditions, (key) => get(root, key));
+    if (failed !== undefined) throw preconditionFailed(failed);
+    const edit = {};
     for (const op of ops)
       root = op.type === 'put' ? put(root, op.key, op.value, edit) : del(root, op.key, edit);
     this.#root = root;

@@ -3,7 +3,7 @@
  * present with its value, no index entry exists without the record that implies it, and the
  * static lifecycle invariants hold. Used after crashes and after every step of model runs.
  */
-import { encodeId, TenantKeys, unescapeComponent } from '../keys.js';
+import { encodeId, SWEEP_LEASE_KEY, TenantKeys, unescapeComponent } from '../keys.js';
 import {
   type ServiceRecord,
   type StateRecord,
@@ -17,6 +17,31 @@ import { dumpStore } from './factory.js';
 
 /** Keys of stored entities: the service record, a state, a task, an extension of the service. */
 const RECORD = /^t([A-Za-z0-9%]*)\/s\/([A-Za-z0-9_-]{1,64})\/(?:(s|t)\/(\d{10})|x\/([A-Za-z0-9%]+))?$/;
+
+/** Coordination keys of shared stores (see keys.ts): composite claims. */
+const CLAIM = /^t[A-Za-z0-9%]*\/mc\/[A-Za-z0-9_-]{22}$/;
+
+/** Options of {@link integrityProblems}. */
+export interface IntegrityOptions {
+  /**
+   * Also require state and task ids to be dense: exactly 1 … next−1, each once (true of every
+   * service the engine started itself; an imported service keeps the ids it came with).
+   */
+  denseIds?: boolean;
+}
+
+/** A coordination key and what is wrong with its value, if anything; undefined when not one. */
+function coordinationProblem(key: string, value: string): string | undefined {
+  if (CLAIM.test(key)) return /^\d+$/.test(value) ? '' : `${key}: claim value ${value} is not a counter`;
+  if (key !== SWEEP_LEASE_KEY) return undefined;
+  try {
+    const v = JSON.parse(value) as { owner?: unknown; until?: unknown };
+    if (typeof v.owner === 'string' && typeof v.until === 'number') return '';
+  } catch {
+    // reported below
+  }
+  return `${key}: lease value ${value} is not {owner, until}`;
+}
 
 interface Loaded {
   keys: TenantKeys;
@@ -36,7 +61,19 @@ function parse<T>(raw: string, key: string, problems: string[]): T | undefined {
   }
 }
 
-function checkService(l: Loaded, sid: string, problems: string[]): void {
+function checkDense(l: Loaded, s: ServiceRecord, sid: string, problems: string[]): void {
+  for (const [what, list, next] of [
+    ['state', l.states, s.next_state],
+    ['task', l.tasks, s.next_task],
+  ] as const) {
+    const ids = new Set(list.map((e) => e.id));
+    if (ids.size !== list.length || list.length !== next - 1) {
+      problems.push(`service ${sid}: ${what} ids are not dense: ${list.length} stored, next id ${next}`);
+    }
+  }
+}
+
+function checkService(l: Loaded, sid: string, problems: string[], options: IntegrityOptions): void {
   const s = l.service;
   if (s === undefined) {
     problems.push(`service ${sid}: states, tasks or extensions stored without the service record`);
@@ -75,6 +112,7 @@ function checkService(l: Loaded, sid: string, problems: string[]): void {
   if (s.completed !== undefined && s.completed.ts < s.started.ts) {
     problems.push(`service ${sid}: completed before it started (L6)`);
   }
+  if (options.denseIds === true) checkDense(l, s, sid, problems);
   for (const st of l.states) {
     if (st.previous_state_id !== undefined && !stateIds.has(st.previous_state_id)) {
       problems.push(`service ${sid}: state ${st.id} names missing previous state ${st.previous_state_id}`);
@@ -97,16 +135,24 @@ function checkService(l: Loaded, sid: string, problems: string[]): void {
  * expect(await verifyStoreIntegrity(store)).toEqual([]);
  * ```
  */
-export async function verifyStoreIntegrity(store: Store): Promise<string[]> {
-  return integrityProblems(await dumpStore(store));
+export async function verifyStoreIntegrity(store: Store, options: IntegrityOptions = {}): Promise<string[]> {
+  return integrityProblems(await dumpStore(store), options);
 }
 
 /** {@link verifyStoreIntegrity} on entries already read. */
-export function integrityProblems(entries: Iterable<[string, string]>): string[] {
+export function integrityProblems(
+  entries: Iterable<[string, string]>,
+  options: IntegrityOptions = {},
+): string[] {
   const problems: string[] = [];
   const services = new Map<string, Loaded>();
   const other = new Map<string, string>();
   for (const [key, value] of entries) {
+    const coordination = coordinationProblem(key, value);
+    if (coordination !== undefined) {
+      if (coordination !== '') problems.push(coordination);
+      continue;
+    }
     const m = RECORD.exec(key);
     if (m === null) {
       other.set(key, value);
@@ -134,7 +180,7 @@ export function integrityProblems(entries: Iterable<[string, string]>): string[]
   const expected = new Map<string, string>();
   for (const [mapKey, l] of services) {
     const sid = mapKey.slice(l.keys.prefix.length);
-    checkService(l, sid, problems);
+    checkService(l, sid, problems, options);
     if (l.service === undefined) continue;
     for (const [k, v] of serviceIndexEntries(l.keys, l.service)) expected.set(k, v);
     for (const st of l.states) for (const [k, v] of stateIndexEntries(l.keys, sid, st)) expected.set(k, v);
