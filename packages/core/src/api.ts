@@ -6,9 +6,9 @@ import type {
   CompositeResult,
   CompositeStartRequestBody,
   ExpirationUpdateBody,
+  ExtensionValue,
   ImportResult,
   JsonObject,
-  JsonValue,
   PurgeRequest,
   PurgeResult,
   ServiceEndEventBody,
@@ -108,7 +108,8 @@ export interface ExportQuery {
  */
 export type ExportItem<Q extends ExportQuery = ExportQuery> = Q extends { export_content: true }
   ? ServiceView
-  : Q extends { export_content?: false }
+  : // time_from keeps this from being a weak type, which a query without export_content would not match.
+    Q extends { time_from: string; export_content?: false }
     ? string
     : string | ServiceView;
 
@@ -194,7 +195,7 @@ export interface ContextServices {
   /** `{ttl?, expiration_time?}`, at least one; ttl wins (SPEC §4, §7.2). */
   updateExpiration(serviceId: string, body: ExpirationUpdateBody, options?: CallOptions): Promise<void>;
   /** SRV.4 / SRV.17 / SRV.18: replace an extension's whole value. */
-  putExtension(ref: EntityRef, name: string, value: JsonValue, options?: CallOptions): Promise<void>;
+  putExtension(ref: EntityRef, name: string, value: ExtensionValue, options?: CallOptions): Promise<void>;
   /** Merge keys into an object-valued extension, creating it if absent. */
   mergeExtension(ref: EntityRef, name: string, value: JsonObject, options?: CallOptions): Promise<void>;
   /** SRV.10: services without customer whose contact_key matches. */

@@ -44,6 +44,12 @@ export type JsonArray = JsonValue[] | readonly JsonValue[];
 /** A JSON object (see {@link JsonValue}): the value of a merge (SPEC §4). */
 export type JsonObject = { [key: string]: JsonValue };
 
+/**
+ * The value of an extension replace (SRV.4, SRV.17, SRV.18): a JSON object or array, as the
+ * engine checks at run time.
+ */
+export type ExtensionValue = JsonObject | JsonArray;
+
 /** The extensions (attached data) of a body or a resource: any other top-level key, any JSON value. */
 export type Extensions = { [extension: string]: JsonValue };
 
