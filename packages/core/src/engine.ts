@@ -68,7 +68,9 @@ export async function createContextServices(options: EngineOptions): Promise<Con
     listTasks: (sid, q, o) => reads.listTasks(ctx, sid, q, o),
     getTask: (sid, id, q, o) => reads.getTask(ctx, sid, id, q, o),
     purge: (body, o) => maintenance.purge(ctx, body, o),
-    exportServices: (q, o) => maintenance.exportServices(ctx, q, o),
+    // The query's export_content decides what the iterable yields (ExportItem); the
+    // implementation yields exactly that, which its untyped result cannot say.
+    exportServices: ((q, o) => maintenance.exportServices(ctx, q, o)) as ContextServices['exportServices'],
     importServices: (items, o) => maintenance.importServices(ctx, items, o),
     sweep(now) {
       const run = sweeping.then(() => maintenance.sweep(ctx, now ?? clock.now(), lease));

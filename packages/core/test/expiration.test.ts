@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createContextServices, parseLifetime, SimulatedClock } from '../src/index.js';
-import { iso, rejects, setup, T0 } from './helpers.js';
+import { iso, rejects, setup, T0, untyped } from './helpers.js';
 
 const DAY = 86_400_000;
 
@@ -63,14 +63,14 @@ describe('SPEC §7.2 expiration', () => {
   it('rejects expiration updates without a field, with unknown fields or bad values', async () => {
     const { cs } = await setup();
     const { service_id: sid } = await cs.startService({ customer_id: 'C1' });
-    await rejects(cs.updateExpiration(sid, {}), 'VALIDATION_FAILED');
+    await rejects(cs.updateExpiration(sid, untyped({})), 'VALIDATION_FAILED');
     await rejects(cs.updateExpiration(sid, { ttl: -1 }), 'VALIDATION_FAILED', /ttl/);
     await rejects(
       cs.updateExpiration(sid, { expiration_time: 'tomorrow' }),
       'VALIDATION_FAILED',
       /expiration_time/,
     );
-    await rejects(cs.updateExpiration(sid, { ttl: 5, other: 1 }), 'VALIDATION_FAILED');
+    await rejects(cs.updateExpiration(sid, untyped({ ttl: 5, other: 1 })), 'VALIDATION_FAILED');
   });
 
   it('configuration changes apply only to services started afterwards', async () => {

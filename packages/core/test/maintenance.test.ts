@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ExportQuery, PurgeOperation, ServiceView } from '../src/index.js';
 import { createContextServices, SimulatedClock } from '../src/index.js';
 import { MemoryStore } from '../src/memory/index.js';
-import { dump, iso, rejects, rejectsUnchanged, setup, T0 } from './helpers.js';
+import { dump, iso, rejects, rejectsUnchanged, setup, T0, untyped } from './helpers.js';
 
 const H = 3_600_000;
 
@@ -140,7 +140,7 @@ describe('import', () => {
     expect(again).toEqual(exported);
     const t = await target.startTask(sid, {});
     expect(t.task_id).toBe(3);
-    await rejects(target.importServices([exported[0]]), 'SERVICE_EXISTS');
+    await rejects(target.importServices([exported[0] as ServiceView]), 'SERVICE_EXISTS');
     await rejects(
       target.importServices([{ service_id: 'bad id', started: { timestamp: iso(T0) } }]),
       'VALIDATION_FAILED',
@@ -171,7 +171,7 @@ describe('import', () => {
       [{ ...base, completed_tasks: [{ task_id: 1, started: at(T0), completed: at(T0 - 1) }] }, /L6/],
     ];
     for (const [item, message] of bad) {
-      await rejectsUnchanged(store, () => cs.importServices([item]), 'VALIDATION_FAILED', message);
+      await rejectsUnchanged(store, () => cs.importServices([untyped(item)]), 'VALIDATION_FAILED', message);
     }
   });
 });
@@ -185,7 +185,7 @@ describe('purge (SPEC §8.3)', () => {
       'purge.service.completed': ['done-known', 'done-anon'],
       'purge.service.completed.anonymous': ['done-anon'],
     };
-    for (const [operation, gone] of Object.entries(expected)) {
+    for (const [operation, gone] of Object.entries(expected) as [PurgeOperation, string[]][]) {
       const { cs, events } = await setup({ batchSize: 2 });
       const names = new Map<string, string>();
       for (const [name, body] of [
@@ -216,12 +216,12 @@ describe('purge (SPEC §8.3)', () => {
     await cs.startService({ customer_id: 'C' });
     const before = await dump(store);
     await rejects(
-      cs.purge({ limit: iso(T0 + H), operation: 'purge.everything' }),
+      cs.purge(untyped({ limit: iso(T0 + H), operation: 'purge.everything' })),
       'VALIDATION_FAILED',
       /operation/,
     );
     await rejects(cs.purge({ limit: 'soon', operation: 'purge.service.all' }), 'VALIDATION_FAILED', /limit/);
-    await rejects(cs.purge(null), 'VALIDATION_FAILED');
+    await rejects(cs.purge(untyped(null)), 'VALIDATION_FAILED');
     expect(await dump(store)).toEqual(before);
   });
 

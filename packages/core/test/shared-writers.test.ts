@@ -265,7 +265,7 @@ describe('engines sharing one store (SPEC §11)', () => {
     for (let i = 0; i < 30; i++) {
       await cs(i).startService({ customer_id: `C${i}`, timestamp: iso(T0 - 1000) });
     }
-    const body = { limit: iso(T0), operation: 'purge.service.all' };
+    const body = { limit: iso(T0), operation: 'purge.service.all' } as const;
     const [a, b] = await Promise.all([cs(0).purge(body), cs(1).purge(body)]);
     expect(a.purged + b.purged).toBe(30);
     expect(all().filter((e) => e.type === 'service.deleted')).toHaveLength(30);

@@ -105,7 +105,7 @@ function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOpt
       params: (ctx as unknown as { params: Record<string, string> }).params,
       query,
       call: tenant === '' ? {} : { tenant },
-      body: () => readJsonBody(ctx.req, limit),
+      body: <T>() => readJsonBody(ctx.req, limit) as Promise<T>,
       requestPath: requestPath(ctx),
       ctx,
       exportDir,

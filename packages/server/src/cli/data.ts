@@ -9,7 +9,14 @@ import { open, stat, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
-import { type CallOptions, type ContextServices, createContextServices, type ExportQuery } from '@cxs/core';
+import {
+  type CallOptions,
+  type ContextServices,
+  createContextServices,
+  type ExportQuery,
+  type PurgeOperation,
+  type ServiceView,
+} from '@cxs/core';
 import { openStore } from '../stores.js';
 import { type OptionSpec, readOptions, required, UsageError } from './options.js';
 import { progress } from './progress.js';
@@ -135,7 +142,8 @@ export async function exportCommand(
   }
 }
 
-async function* readLines(path: string | undefined, onItem: () => void): AsyncGenerator<unknown> {
+// Lines are typed as the exported services they should be, unchecked: the engine validates each one.
+async function* readLines(path: string | undefined, onItem: () => void): AsyncGenerator<ServiceView> {
   const input = path === undefined || path === '-' ? process.stdin : createReadStream(path);
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let line = 0;
@@ -181,7 +189,8 @@ export async function purgeCommand(
 ): Promise<number> {
   const o = readOptions(argv, PURGE_OPTIONS);
   if (o.help) return -1;
-  const body = { limit: required(o, 'before'), operation: required(o, 'operation') };
+  // Unchecked: the engine rejects an unknown operation (VALIDATION_FAILED, exit code 1).
+  const body = { limit: required(o, 'before'), operation: required(o, 'operation') as PurgeOperation };
   const bar = progress('purging', { spinner: true });
   try {
     const result = await withEngine(String(o.data), (engine) => engine.purge(body, call(o.tenant)));
