@@ -65,7 +65,17 @@ function parseServiceStart(ctx: EngineContext, body: unknown) {
   if (fields.customer_id === undefined && fields.contact_key === undefined) {
     throw invalid('customer_id', 'customer_id or contact_key is required');
   }
+  checkFuture(ctx, fields);
   return { fields: fields as rules.ServiceStartInput, extensions };
+}
+
+/**
+ * An `expiration_time` that applies (no `ttl` beside it) is in the future, checked with the
+ * body, before anything is read: a composite start refuses it even where it would find a service.
+ */
+function checkFuture(ctx: EngineContext, fields: { ttl?: number; expiration_time?: string }): void {
+  if (fields.ttl === undefined && fields.expiration_time !== undefined)
+    rules.futureInstant(fields.expiration_time, ctx.clock.now());
 }
 
 function parseStateStart(ctx: EngineContext, body: unknown) {
@@ -98,6 +108,7 @@ export async function endService(ctx: EngineContext, sid: string, body: unknown,
     'service end event',
     ctx.cfg.limits,
   );
+  checkFuture(ctx, fields);
   await onService(ctx, keys, sid, async () => {
     const s = await requireService(ctx, keys, sid);
     const [states, tasks] = await Promise.all([
@@ -346,6 +357,7 @@ export async function updateExpiration(
   const keys = ctx.keys(options);
   const fields = checkSchema(validators.expiration, body, 'expiration update');
   checkInstants(fields);
+  checkFuture(ctx, fields);
   await onService(ctx, keys, sid, async () => {
     const s = await requireService(ctx, keys, sid);
     const change = rules.updateExpiration(

@@ -47,7 +47,8 @@ export function written(add: Readonly<Record<string, unknown>>): {
 /** New value of an extension after a replace or a merge (SPEC §4). */
 export function extensionValue(current: unknown, value: unknown, merge: boolean, name: string): unknown {
   if (!merge) {
-    if (typeof value !== 'object' || value === null) throw invalid(name, 'must be a JSON object or array');
+    // Any JSON value but null (SPEC §4): a scalar stored at start must stay replaceable.
+    if (value === null || value === undefined) throw invalid(name, 'must be any JSON value but null');
     return value;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
