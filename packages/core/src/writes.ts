@@ -316,21 +316,23 @@ export async function setExtension(
       service: s,
     };
     let target: rules.ExtensionTarget;
+    // Under the service's queue: nothing else writes the extension between these reads and the commit.
+    // Only a merge needs the current value.
     if (taskId !== undefined) {
       const task = await ctx.repo.getTask(keys, sid, taskId);
       if (task === undefined) throw taskNotFound(sid, taskId);
-      target = { kind: 'task', task };
+      const current = merge ? await ctx.repo.childExtension(keys, sid, 't', task, name) : undefined;
+      target = { kind: 'task', task, current };
       before.tasks = toMap([task]);
     } else if (stateId !== undefined) {
       const state = await ctx.repo.getState(keys, sid, stateId);
       if (state === undefined) throw stateNotFound(sid, stateId);
-      target = { kind: 'state', state };
+      const current = merge ? await ctx.repo.childExtension(keys, sid, 's', state, name) : undefined;
+      target = { kind: 'state', state, current };
       before.states = toMap([state]);
     } else {
-      // Under the service's queue: nothing else writes the extension between this read and the commit.
-      const current = s.ext_names.includes(name)
-        ? await ctx.repo.serviceExtension(keys, sid, name)
-        : undefined;
+      const current =
+        merge && s.ext_names.includes(name) ? await ctx.repo.serviceExtension(keys, sid, name) : undefined;
       target = { kind: 'service', current };
     }
     const change = rules.setExtension(
