@@ -129,6 +129,12 @@ export interface Limits {
   extensionNameLength: number;
   jsonDepth: number;
   listLimit: number;
+  /**
+   * Stored bytes (UTF-8) one service may hold: its record, states, tasks and all extensions
+   * (default 64 MiB). A write past it fails with `SERVICE_TOO_LARGE`, so that every accepted
+   * service can always be read whole, exported and backed up.
+   */
+  serviceBytes: number;
 }
 
 /** Engine configuration. */

@@ -12,6 +12,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   extensionNameLength: 128,
   jsonDepth: 32,
   listLimit: 10_000,
+  serviceBytes: 64 * 1024 * 1024,
 });
 
 /** Everything the engine needs from its configuration, resolved once. */

@@ -36,7 +36,12 @@ export async function createContextServices(options: EngineOptions): Promise<Con
   }
   const cfg = resolveConfig(options.config);
   const clock = options.clock ?? systemClock;
-  const repo = new Repo(options.store, cfg.cacheSize, options.onListenerError ?? warnListenerError);
+  const repo = new Repo(
+    options.store,
+    cfg.cacheSize,
+    options.onListenerError ?? warnListenerError,
+    cfg.limits.serviceBytes,
+  );
   const ctx = createContext(repo, clock, cfg, options.ids);
   // Engines sharing the store take turns at sweeping (SPEC §11).
   const lease = repo.shared ? new SweepLease(options.store, clock, randomServiceId()) : undefined;

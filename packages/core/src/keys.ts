@@ -9,6 +9,8 @@
  * - `T s/<sid>/`                 service record
  * - `T s/<sid>/s/<id>`           state record; `T s/<sid>/t/<id>` task record
  * - `T s/<sid>/x/<name>`         one extension of the service (escaped name)
+ * - `T s/<sid>/y/<s|t>/<id>/<name>` one extension of a state or task: after every record of the
+ *                                service, so that one range read of its states and tasks reads none
  * - `T s/<sid>/as/<id>`          marker of an active state
  * - `T s/<sid>/at/<state|0>/<id>` marker of an active task, grouped by owning state
  * - `T c/<customer>/<ts>/<sid>`  services by customer and start time
@@ -76,6 +78,9 @@ export function prefixRange(prefix: string): { gte: string; lt: string } {
   return { gte: prefix, lt: prefixEnd(prefix) };
 }
 
+/** The kind of a child in its keys: `s` state, `t` task. */
+export type ChildKind = 's' | 't';
+
 /** Key builders for one tenant's namespace. */
 export class TenantKeys {
   readonly tenant: string;
@@ -108,6 +113,10 @@ export class TenantKeys {
   }
   serviceExtensionsPrefix(sid: string): string {
     return `${this.prefix}s/${sid}/x/`;
+  }
+  /** One extension of a state (`s`) or task (`t`). */
+  childExtension(sid: string, kind: ChildKind, id: number, name: string): string {
+    return `${this.prefix}s/${sid}/y/${kind}/${encodeId(id)}/${escapeComponent(name)}`;
   }
   activeState(sid: string, id: number): string {
     return `${this.prefix}s/${sid}/as/${encodeId(id)}`;

@@ -260,6 +260,7 @@ function entityFrom<T extends StateRecord | TaskRecord>(
     state_id: kind === 'task' ? f.state_id : undefined,
     est_duration: f.est_duration,
     started: rules.eventRecord(s.fields, 0),
+    ext_names: Object.keys(s.extensions),
     ext: s.extensions,
   };
   if (end !== undefined) {

@@ -6,9 +6,11 @@
 import { LRUCache } from 'lru-cache';
 import { ContextServicesError } from './errors.js';
 import type { ContextEvent } from './events.js';
-import { lastComponent, prefixRange, type TenantKeys, unescapeComponent } from './keys.js';
+import { type ChildKind, lastComponent, prefixEnd, prefixRange, type TenantKeys } from './keys.js';
+import { layOut } from './layout.js';
 import type { Change } from './lifecycle.js';
 import {
+  childFromStore,
   type ServiceRecord,
   type StateRecord,
   serviceIndexEntries,
@@ -29,6 +31,31 @@ export interface Before {
 export interface Aggregate {
   readonly service: ServiceRecord;
   readonly ext: Record<string, unknown>;
+  readonly states: StateRecord[];
+  readonly tasks: TaskRecord[];
+}
+
+/** A service record with the states and tasks a read asked for, from one snapshot iterator. */
+export interface Children {
+  readonly service: ServiceRecord;
+  readonly states: StateRecord[];
+  readonly tasks: TaskRecord[];
+}
+
+/** The extensions a read selects: of the service by name, and of some states and tasks. */
+export interface ExtensionWants {
+  readonly service?: readonly string[];
+  readonly states?: readonly StateRecord[];
+  readonly tasks?: readonly TaskRecord[];
+  /** The names wanted of one state or task (default: all it has). */
+  readonly names?: (kind: ChildKind, rec: StateRecord | TaskRecord) => readonly string[];
+  /** Check the service version even when no value is read: the records came from several reads. */
+  readonly check?: boolean;
+}
+
+/** Values read for {@link ExtensionWants}; states and tasks come back with `ext` holding theirs. */
+export interface ExtensionValues {
+  readonly service: Record<string, unknown>;
   readonly states: StateRecord[];
   readonly tasks: TaskRecord[];
 }
@@ -69,6 +96,7 @@ export class Repo {
   readonly #listeners = new Map<string, Set<Listener>>();
   readonly #onListenerError: (error: unknown, event: ContextEvent) => void;
   #closed = false;
+  readonly #budget: number;
   /** Bumped before every write: a read that raced a write must not refill the cache with the old record. */
   #writes = 0;
   #writing = 0;
@@ -77,7 +105,10 @@ export class Repo {
     store: Store,
     cacheSize: number,
     onListenerError: (error: unknown, event: ContextEvent) => void,
+    /** Stored bytes one service may hold (SPEC §10). */
+    serviceBytes = Number.POSITIVE_INFINITY,
   ) {
+    this.#budget = serviceBytes;
     this.store = store;
     this.shared = store.capabilities.sharedWriters === true;
     this.#cache = cacheSize > 0 && !this.shared ? new LRUCache({ max: cacheSize }) : undefined;
@@ -146,12 +177,15 @@ export class Repo {
     return out;
   }
 
-  async getChildren<T>(keysOf: (id: number) => string, ids: readonly number[]): Promise<Map<number, T>> {
+  async getChildren<T extends StateRecord | TaskRecord>(
+    keysOf: (id: number) => string,
+    ids: readonly number[],
+  ): Promise<Map<number, T>> {
     const raws = await this.store.getMany(ids.map(keysOf));
     const out = new Map<number, T>();
     ids.forEach((id, i) => {
       const raw = raws[i];
-      if (raw !== undefined) out.set(id, JSON.parse(raw) as T);
+      if (raw !== undefined) out.set(id, childFromStore<T>(raw));
     });
     return out;
   }
@@ -190,23 +224,105 @@ export class Repo {
     return sids;
   }
 
-  /** The service with its extensions and all its states and tasks, from one snapshot iterator (a reader never sees half a write). */
-  async loadAll(keys: TenantKeys, sid: string): Promise<Aggregate | undefined> {
+  /**
+   * The service record with its states (and, with `tasks`, its tasks) from one snapshot
+   * iterator. The range ends before every extension key (they sort after the records), so it
+   * reads no extension, however large.
+   */
+  async loadChildren(keys: TenantKeys, sid: string, tasks: boolean): Promise<Children | undefined> {
     const serviceKey = keys.service(sid);
     const statesPrefix = keys.statesPrefix(sid);
     const tasksPrefix = keys.tasksPrefix(sid);
-    const extPrefix = keys.serviceExtensionsPrefix(sid);
     let service: ServiceRecord | undefined;
-    const ext: Record<string, unknown> = {};
-    const states: StateRecord[] = [];
-    const tasks: TaskRecord[] = [];
-    for await (const [k, v] of this.store.iterate(prefixRange(serviceKey))) {
+    const out: Children = { service: undefined as unknown as ServiceRecord, states: [], tasks: [] };
+    const range = { gte: serviceKey, lt: prefixEnd(tasks ? tasksPrefix : statesPrefix) };
+    for await (const [k, v] of this.store.iterate(range)) {
       if (k === serviceKey) service = JSON.parse(v) as ServiceRecord;
-      else if (k.startsWith(statesPrefix)) states.push(JSON.parse(v) as StateRecord);
-      else if (k.startsWith(tasksPrefix)) tasks.push(JSON.parse(v) as TaskRecord);
-      else if (k.startsWith(extPrefix)) ext[unescapeComponent(k.slice(extPrefix.length))] = JSON.parse(v);
+      else if (k.startsWith(statesPrefix)) out.states.push(childFromStore<StateRecord>(v));
+      else if (k.startsWith(tasksPrefix)) out.tasks.push(childFromStore<TaskRecord>(v));
     }
-    return service === undefined ? undefined : { service, ext, states, tasks };
+    return service === undefined ? undefined : { ...out, service };
+  }
+
+  /** Every task record of a service, and nothing else (one range read). */
+  async loadTasks(keys: TenantKeys, sid: string): Promise<TaskRecord[]> {
+    const tasks: TaskRecord[] = [];
+    for await (const [, v] of this.store.iterate(prefixRange(keys.tasksPrefix(sid))))
+      tasks.push(childFromStore<TaskRecord>(v));
+    return tasks;
+  }
+
+  /**
+   * Extension values of a service and of some of its states and tasks, by key, in one `getMany`
+   * with the service record: when the record is still at the version of `service`, nothing was
+   * written to the service since it was read, so the values belong to the records the caller
+   * holds (L7). Resolves to undefined when a write came in between (the caller reads again) or
+   * the service is gone. Values a record carries inline (stored before extensions had keys of
+   * their own) are taken from it.
+   */
+  async extensionValues(
+    keys: TenantKeys,
+    service: ServiceRecord,
+    want: ExtensionWants,
+  ): Promise<ExtensionValues | undefined> {
+    const sid = service.id;
+    const names = want.names ?? ((_k, r) => r.ext_names);
+    const wanted: string[] = [keys.service(sid)];
+    const serviceNames = want.service ?? [];
+    for (const n of serviceNames) wanted.push(keys.serviceExtension(sid, n));
+    const plan: [ChildKind, StateRecord | TaskRecord, string[]][] = [];
+    for (const [kind, list] of [
+      ['s', want.states ?? []],
+      ['t', want.tasks ?? []],
+    ] as const) {
+      for (const rec of list) {
+        const stored = names(kind, rec).filter((n) => !(rec.ext !== undefined && Object.hasOwn(rec.ext, n)));
+        plan.push([kind, rec, stored]);
+        for (const n of stored) wanted.push(keys.childExtension(sid, kind, rec.id, n));
+      }
+    }
+    // Nothing stored under keys of their own wanted: the records hold all there is to return.
+    const read = wanted.length > 1 || want.check === true;
+    const raws = read ? await this.store.getMany(wanted) : [];
+    if (read) {
+      const head = raws[0];
+      if (head === undefined || (JSON.parse(head) as ServiceRecord).version !== service.version)
+        return undefined;
+    }
+    let i = 1;
+    const next = () => raws[i++];
+    const serviceExt: Record<string, unknown> = {};
+    for (const n of serviceNames) {
+      const raw = next();
+      if (raw !== undefined) serviceExt[n] = JSON.parse(raw);
+    }
+    const out: ExtensionValues = { service: serviceExt, states: [], tasks: [] };
+    for (const [kind, rec, stored] of plan) {
+      const ext: Record<string, unknown> = {};
+      for (const n of names(kind, rec))
+        if (rec.ext !== undefined && Object.hasOwn(rec.ext, n)) ext[n] = rec.ext[n];
+      for (const n of stored) {
+        const raw = next();
+        if (raw !== undefined) ext[n] = JSON.parse(raw);
+      }
+      if (kind === 's') out.states.push({ ...(rec as StateRecord), ext });
+      else out.tasks.push({ ...(rec as TaskRecord), ext });
+    }
+    return out;
+  }
+
+  /** The service with its extensions and all its states and tasks, with all their extensions, as of one instant. */
+  async loadAll(keys: TenantKeys, sid: string): Promise<Aggregate | undefined> {
+    for (;;) {
+      const c = await this.loadChildren(keys, sid, true);
+      if (c === undefined) return undefined;
+      const v = await this.extensionValues(keys, c.service, {
+        service: c.service.ext_names,
+        states: c.states,
+        tasks: c.tasks,
+      });
+      if (v !== undefined) return { service: c.service, ext: v.service, states: v.states, tasks: v.tasks };
+    }
   }
 
   /**
@@ -256,6 +372,20 @@ export class Repo {
     return out;
   }
 
+  /** The current value of one extension of a state (`s`) or task (`t`) (undefined when absent). */
+  async childExtension(
+    keys: TenantKeys,
+    sid: string,
+    kind: ChildKind,
+    rec: StateRecord | TaskRecord,
+    name: string,
+  ): Promise<unknown> {
+    if (rec.ext !== undefined && Object.hasOwn(rec.ext, name)) return rec.ext[name];
+    if (!rec.ext_names.includes(name)) return undefined;
+    const raw = await this.store.get(keys.childExtension(sid, kind, rec.id, name));
+    return raw === undefined ? undefined : JSON.parse(raw);
+  }
+
   /** The current value of one extension of a service (undefined when absent). */
   async serviceExtension(keys: TenantKeys, sid: string, name: string): Promise<unknown> {
     const raw = await this.store.get(keys.serviceExtension(sid, name));
@@ -293,10 +423,9 @@ export class Repo {
       before.service ? serviceIndexEntries(keys, before.service) : NO_ENTRIES,
       serviceIndexEntries(keys, change.service),
     );
-    puts.push({ type: 'put', key: keys.service(sid), value: JSON.stringify(change.service) });
-    for (const [name, value] of Object.entries(change.serviceExt ?? {})) {
-      puts.push({ type: 'put', key: keys.serviceExtension(sid, name), value: JSON.stringify(value) });
-    }
+    // Records and extension values, with the service's stored size (SPEC §10 budget).
+    const laid = await layOut(this.store, keys, before, change, this.#budget);
+    puts.push({ type: 'put', key: keys.service(sid), value: JSON.stringify(laid.service) }, ...laid.puts);
     for (const st of change.states) {
       const prev = before.states?.get(st.id);
       diff(
@@ -305,12 +434,10 @@ export class Repo {
         prev ? stateIndexEntries(keys, sid, prev) : NO_ENTRIES,
         stateIndexEntries(keys, sid, st),
       );
-      puts.push({ type: 'put', key: keys.state(sid, st.id), value: JSON.stringify(st) });
     }
     for (const t of change.tasks) {
       const prev = before.tasks?.get(t.id);
       diff(dels, puts, prev ? taskIndexEntries(keys, sid, prev) : NO_ENTRIES, taskIndexEntries(keys, sid, t));
-      puts.push({ type: 'put', key: keys.task(sid, t.id), value: JSON.stringify(t) });
     }
     const key = keys.service(sid);
     // A failed batch may or may not have reached the store: forget the cached record either way.
@@ -321,7 +448,7 @@ export class Repo {
     if (guard !== undefined) puts.push(...guard.ops);
     try {
       await this.store.batch([...dels, ...puts], preconditions.length > 0 ? { preconditions } : undefined);
-      this.#cache?.set(key, change.service);
+      this.#cache?.set(key, laid.service);
     } finally {
       this.#writing--;
     }

@@ -45,10 +45,10 @@ export type JsonArray = JsonValue[] | readonly JsonValue[];
 export type JsonObject = { [key: string]: JsonValue };
 
 /**
- * The value of an extension replace (SRV.4, SRV.17, SRV.18): a JSON object or array, as the
- * engine checks at run time.
+ * The value of an extension replace (SRV.4, SRV.17, SRV.18): any JSON value but `null`, as the
+ * engine checks at run time (spec §4).
  */
-export type ExtensionValue = JsonObject | JsonArray;
+export type ExtensionValue = Exclude<JsonValue, null>;
 
 /** The extensions (attached data) of a body or a resource: any other top-level key, any JSON value. */
 export type Extensions = { [extension: string]: JsonValue };

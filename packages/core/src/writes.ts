@@ -65,7 +65,17 @@ function parseServiceStart(ctx: EngineContext, body: unknown) {
   if (fields.customer_id === undefined && fields.contact_key === undefined) {
     throw invalid('customer_id', 'customer_id or contact_key is required');
   }
+  checkFuture(ctx, fields);
   return { fields: fields as rules.ServiceStartInput, extensions };
+}
+
+/**
+ * An `expiration_time` that applies (no `ttl` beside it) is in the future, checked with the
+ * body, before anything is read: a composite start refuses it even where it would find a service.
+ */
+function checkFuture(ctx: EngineContext, fields: { ttl?: number; expiration_time?: string }): void {
+  if (fields.ttl === undefined && fields.expiration_time !== undefined)
+    rules.futureInstant(fields.expiration_time, ctx.clock.now());
 }
 
 function parseStateStart(ctx: EngineContext, body: unknown) {
@@ -98,6 +108,7 @@ export async function endService(ctx: EngineContext, sid: string, body: unknown,
     'service end event',
     ctx.cfg.limits,
   );
+  checkFuture(ctx, fields);
   await onService(ctx, keys, sid, async () => {
     const s = await requireService(ctx, keys, sid);
     const [states, tasks] = await Promise.all([
@@ -305,21 +316,23 @@ export async function setExtension(
       service: s,
     };
     let target: rules.ExtensionTarget;
+    // Under the service's queue: nothing else writes the extension between these reads and the commit.
+    // Only a merge needs the current value.
     if (taskId !== undefined) {
       const task = await ctx.repo.getTask(keys, sid, taskId);
       if (task === undefined) throw taskNotFound(sid, taskId);
-      target = { kind: 'task', task };
+      const current = merge ? await ctx.repo.childExtension(keys, sid, 't', task, name) : undefined;
+      target = { kind: 'task', task, current };
       before.tasks = toMap([task]);
     } else if (stateId !== undefined) {
       const state = await ctx.repo.getState(keys, sid, stateId);
       if (state === undefined) throw stateNotFound(sid, stateId);
-      target = { kind: 'state', state };
+      const current = merge ? await ctx.repo.childExtension(keys, sid, 's', state, name) : undefined;
+      target = { kind: 'state', state, current };
       before.states = toMap([state]);
     } else {
-      // Under the service's queue: nothing else writes the extension between this read and the commit.
-      const current = s.ext_names.includes(name)
-        ? await ctx.repo.serviceExtension(keys, sid, name)
-        : undefined;
+      const current =
+        merge && s.ext_names.includes(name) ? await ctx.repo.serviceExtension(keys, sid, name) : undefined;
       target = { kind: 'service', current };
     }
     const change = rules.setExtension(
@@ -346,6 +359,7 @@ export async function updateExpiration(
   const keys = ctx.keys(options);
   const fields = checkSchema(validators.expiration, body, 'expiration update');
   checkInstants(fields);
+  checkFuture(ctx, fields);
   await onService(ctx, keys, sid, async () => {
     const s = await requireService(ctx, keys, sid);
     const change = rules.updateExpiration(

@@ -68,3 +68,8 @@ export async function rejectsUnchanged(
 export const iso = (ms: number) => new Date(ms).toISOString();
 
 export type Engine = ContextServices;
+
+/** True for the refusal of a write past a service's stored size budget. */
+export function isServiceTooLarge(e: unknown): boolean {
+  return isContextServicesError(e) && e.code === 'SERVICE_TOO_LARGE';
+}

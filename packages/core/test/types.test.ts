@@ -106,9 +106,10 @@ describe('inputs are typed from the schemas (wrong ones do not compile, and stil
 
     await cs.putExtension({ service_id: sid }, 'List', [1, 'two', { three: 3 }]);
     await cs.mergeExtension({ service_id: sid }, 'Obj', { a: 1, b: [true] });
-    // @ts-expect-error replace takes a JSON object or array
-    const scalar = cs.putExtension({ service_id: sid }, 'X', 'scalar');
-    await rejects(scalar, 'VALIDATION_FAILED', /object or array/);
+    await cs.putExtension({ service_id: sid }, 'Scalar', 'text');
+    // @ts-expect-error replace takes any JSON value but null
+    const nothing = cs.putExtension({ service_id: sid }, 'X', null);
+    await rejects(nothing, 'VALIDATION_FAILED', /any JSON value but null/);
     // @ts-expect-error merge takes a JSON object
     const array = cs.mergeExtension({ service_id: sid }, 'Obj', [1]);
     await rejects(array, 'VALIDATION_FAILED', /merge value/);

@@ -73,6 +73,46 @@ describe('bad input is rejected with a clear error and writes nothing (SPEC §2,
     await cs.putExtension({ service_id: sid }, 'e0', ['replaced']);
   });
 
+  it('SPEC §4: an extension replace takes any JSON value but null, on a service, a state and a task', async () => {
+    const { cs, store } = await setup();
+    const { service_id: sid } = await cs.startService({ customer_id: 'C', Score: 3 });
+    const { state_id } = await cs.startState(sid, { Note: 'text' });
+    const { task_id } = await cs.startTask(sid, { Tags: ['a'] });
+    const refs = [{ service_id: sid }, { service_id: sid, state_id }, { service_id: sid, task_id }];
+    for (const ref of refs) {
+      for (const [name, value] of [
+        ['Score', 4],
+        ['Note', 'other text'],
+        ['Tags', ['b', 'c']],
+        ['Flag', false],
+        ['Obj', { a: 1 }],
+      ] as const) {
+        await cs.putExtension(ref, name, value);
+      }
+      await rejectsUnchanged(
+        store,
+        () => cs.putExtension(ref, 'Score', untyped(null)),
+        'VALIDATION_FAILED',
+        /null/,
+      );
+      // Merge keeps its rules: only into objects.
+      await rejectsUnchanged(store, () => cs.mergeExtension(ref, 'Score', { a: 1 }), 'EXTENSION_NOT_OBJECT');
+    }
+    const all = { extensions: ['*'] };
+    expect(await cs.getService(sid, all)).toMatchObject({
+      Score: 4,
+      Note: 'other text',
+      Tags: ['b', 'c'],
+      Flag: false,
+    });
+    expect(await cs.getState(sid, state_id, all)).toMatchObject({
+      Score: 4,
+      Note: 'other text',
+      Flag: false,
+    });
+    expect(await cs.getTask(sid, task_id, all)).toMatchObject({ Tags: ['b', 'c'], Obj: { a: 1 } });
+  });
+
   it('a service holds at most the configured number of states and tasks', async () => {
     const { cs, store } = await setup({ limits: { entitiesPerService: 3 } });
     const { service_id: sid } = await cs.startService({ customer_id: 'C' });
@@ -101,7 +141,7 @@ describe('bad input is rejected with a clear error and writes nothing (SPEC §2,
       [() => cs.transition(sid, untyped({})), /from/],
       [() => cs.transition(sid, untyped({ from: { state_id: 'one' } })), /from.state_id/],
       [() => cs.transition(sid, untyped({ from: { state_id }, to: { task_type: 1 } })), /to/],
-      [() => cs.putExtension({ service_id: sid }, 'X', untyped('scalar')), /object or array/],
+      [() => cs.putExtension({ service_id: sid }, 'X', untyped(null)), /any JSON value but null/],
       [() => cs.putExtension({ service_id: sid }, 'service_type', {}), /documented field/],
       [() => cs.putExtension({ service_id: sid }, '', {}), /1 to 128/],
       [() => cs.mergeExtension({ service_id: sid }, 'X', untyped([1])), /merge value must be a JSON object/],

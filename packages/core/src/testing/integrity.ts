@@ -15,8 +15,12 @@ import {
 import type { Store } from '../store.js';
 import { dumpStore } from './factory.js';
 
-/** Keys of stored entities: the service record, a state, a task, an extension of the service. */
-const RECORD = /^t([A-Za-z0-9%]*)\/s\/([A-Za-z0-9_-]{1,64})\/(?:(s|t)\/(\d{10})|x\/([A-Za-z0-9%]+))?$/;
+/**
+ * Keys of stored entities: the service record, a state, a task, an extension of the service, an
+ * extension of a state or task.
+ */
+const RECORD =
+  /^t([A-Za-z0-9%]*)\/s\/([A-Za-z0-9_-]{1,64})\/(?:(s|t)\/(\d{10})|x\/([A-Za-z0-9%]+)|y\/(s|t)\/(\d{10})\/([A-Za-z0-9%]+))?$/;
 
 /** Coordination keys of shared stores (see keys.ts): composite claims. */
 const CLAIM = /^t[A-Za-z0-9%]*\/mc\/[A-Za-z0-9_-]{22}$/;
@@ -50,6 +54,10 @@ interface Loaded {
   tasks: TaskRecord[];
   /** Names of the extension keys stored for the service. */
   extensions: string[];
+  /** Names of the extension keys stored for each state (`s<id>`) and task (`t<id>`). */
+  childExtensions: Map<string, string[]>;
+  /** Bytes of the values the service's size counts. */
+  bytes: number;
 }
 
 function parse<T>(raw: string, key: string, problems: string[]): T | undefined {
@@ -93,6 +101,32 @@ function checkService(l: Loaded, sid: string, problems: string[], options: Integ
     problems.push(
       `service ${sid}: ext_names ${JSON.stringify(s.ext_names)} but ${JSON.stringify(l.extensions)} stored`,
     );
+  }
+  if (s.bytes !== undefined && s.bytes !== l.bytes) {
+    problems.push(`service ${sid}: bytes ${s.bytes} but ${l.bytes} stored`);
+  }
+  const childKeys = new Set<string>();
+  for (const [kind, list] of [
+    ['s', l.states],
+    ['t', l.tasks],
+  ] as const) {
+    for (const e of list) {
+      childKeys.add(`${kind}${e.id}`);
+      // Records stored before extensions had keys of their own carry them inline.
+      const names = [...(e.ext_names ?? Object.keys(e.ext ?? {}))].sort();
+      const stored = [...(l.childExtensions.get(`${kind}${e.id}`) ?? [])].sort();
+      if (e.ext_names !== undefined && e.ext !== undefined) {
+        problems.push(`service ${sid}: ${kind}${e.id} has both ext_names and inline values`);
+      }
+      if (e.ext_names !== undefined && names.join('\n') !== stored.join('\n')) {
+        problems.push(
+          `service ${sid}: ${kind}${e.id} ext_names ${JSON.stringify(names)} but ${JSON.stringify(stored)} stored`,
+        );
+      }
+    }
+  }
+  for (const k of l.childExtensions.keys()) {
+    if (!childKeys.has(k)) problems.push(`service ${sid}: extensions stored for missing ${k}`);
   }
   if (s.children !== l.states.length + l.tasks.length) {
     problems.push(`service ${sid}: children ${s.children} but ${l.states.length + l.tasks.length} stored`);
@@ -158,13 +192,31 @@ export function integrityProblems(
       other.set(key, value);
       continue;
     }
-    const [, tenant = '', sid = '', kind, id, extension] = m;
+    const [, tenant = '', sid = '', kind, id, extension, childKind, childId, childExtension] = m;
     const keys = new TenantKeys(unescapeComponent(tenant));
     const mapKey = `${keys.prefix}${sid}`;
-    const l = services.get(mapKey) ?? { keys, states: [], tasks: [], extensions: [] };
+    const l = services.get(mapKey) ?? {
+      keys,
+      states: [],
+      tasks: [],
+      extensions: [],
+      childExtensions: new Map<string, string[]>(),
+      bytes: 0,
+    };
     services.set(mapKey, l);
+    if (kind !== undefined || extension !== undefined || childExtension !== undefined) {
+      l.bytes += Buffer.byteLength(value, 'utf8');
+    }
     if (extension !== undefined) {
       if (parse(value, key, problems) !== undefined) l.extensions.push(unescapeComponent(extension));
+      continue;
+    }
+    if (childExtension !== undefined) {
+      if (parse(value, key, problems) === undefined) continue;
+      const owner = `${childKind}${Number(childId)}`;
+      const names = l.childExtensions.get(owner) ?? [];
+      l.childExtensions.set(owner, names);
+      names.push(unescapeComponent(childExtension));
       continue;
     }
     if (kind === undefined) {

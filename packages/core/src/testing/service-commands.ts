@@ -190,7 +190,14 @@ export class UpdateExpirationCommand extends ServiceCommand {
     if (this.ttl !== null) body.ttl = this.ttl;
     if (this.offset !== null) body.expiration_time = iso(m.now + this.offset);
     // The body is validated before the service is read.
-    const expected = Object.keys(body).length === 0 ? 'VALIDATION_FAILED' : serviceError(m, s, this.target);
+    // SPEC §7.2: an instant that applies (no ttl) must be in the future.
+    const past = this.ttl === null && this.offset !== null && this.offset <= 0;
+    const expected =
+      Object.keys(body).length === 0
+        ? 'VALIDATION_FAILED'
+        : past
+          ? 'EXPIRATION_IN_PAST'
+          : serviceError(m, s, this.target);
     const res = await expectOutcome(
       r,
       expected,
