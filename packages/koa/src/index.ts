@@ -1,6 +1,6 @@
 /**
  * `@cxs/koa`: the HTTP adapter of `@cxs/core` on the documented Genesys Context Services routes
- * (`/genesys/1/cs`), and the standalone server behind the `cxs` command.
+ * (`/genesys/1/cs`), to mount in a Koa application (the standalone server is `@cxs/server`).
  *
  * @example
  * ```ts
