@@ -1,5 +1,6 @@
 import type { Clock } from './clock.js';
 import type { ContextEvent, ContextEventType, EventOf } from './events.js';
+import type { ReadyOptions } from './ready.js';
 import type { Store } from './store.js';
 
 /** Per-call options. */
@@ -202,6 +203,23 @@ export interface EngineOptions {
   onListenerError?: (error: unknown, event: ContextEvent) => void;
 }
 
+/** Options of `importServices`. */
+export interface ImportOptions extends CallOptions {
+  /**
+   * Skip (and count) an item whose `service_id` is already stored instead of failing with
+   * `SERVICE_EXISTS`: re-running an interrupted import then completes it. The item is still
+   * validated first. Default false.
+   */
+  skipExisting?: boolean;
+}
+
+/** Result of `importServices`. */
+export interface ImportResult {
+  imported: number;
+  /** Items skipped because their service id was already stored (`skipExisting`). */
+  skipped: number;
+}
+
 /** Result of one sweep. */
 export interface SweepResult {
   expired: number;
@@ -272,8 +290,8 @@ export interface ContextServices {
   /** Write services produced by an `export_content` export, keeping their ids. */
   importServices(
     services: AsyncIterable<unknown> | Iterable<unknown>,
-    options?: CallOptions,
-  ): Promise<{ imported: number }>;
+    options?: ImportOptions,
+  ): Promise<ImportResult>;
   /** Remove expired services and auto-complete inactive ones whose deadline is ≤ `now` (default: the clock). */
   sweep(now?: number): Promise<SweepResult>;
   /** Run {@link sweep} every `intervalMs` (default 60 s) on an unref'd timer. */
@@ -282,6 +300,12 @@ export interface ContextServices {
   /** Subscribe to events emitted after each commit (SPEC §7.4); returns the unsubscribe function. */
   on<T extends ContextEventType>(type: T, listener: (event: EventOf<T>) => void): () => void;
   on(type: '*', listener: (event: ContextEvent) => void): () => void;
+  /**
+   * Readiness (SPEC §13): resolves when the store answers a read and accepts a write (a `get` and
+   * a one-op batch on a reserved key), each within `timeoutMs` (default 2 s).
+   * @throws ContextServicesError `STORE_UNAVAILABLE` with the reason, `CLOSED` after `close()`.
+   */
+  ready(options?: ReadyOptions): Promise<void>;
   /** Wait for writes in flight, stop the sweeper, close the store. */
   close(): Promise<void>;
 }

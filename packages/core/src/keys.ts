@@ -18,6 +18,7 @@
  * - `T m/<customer>/<key>/<type>/<sid>` active services by composite-start match
  * - `x/<ts>/<tenant>/<sid>`      expiry deadlines, all tenants
  * - `a/<ts>/<tenant>/<sid>`      auto-complete deadlines, all tenants
+ * - `h/ready`                    written by the readiness probe (no meaning, never read back)
  */
 
 /** Escape a user string for use as one key component (see module doc). */
@@ -145,6 +146,9 @@ export class TenantKeys {
     return `a/${encodeTime(ms)}/${this.escapedTenant}/${sid}`;
   }
 }
+
+/** The key the readiness probe reads and writes; outside every other prefix. */
+export const READY_KEY = 'h/ready';
 
 /** The global deadline indexes: `x/` expiry, `a/` auto-complete. */
 export const DEADLINE_PREFIX = { expiry: 'x/', autoComplete: 'a/' } as const;
