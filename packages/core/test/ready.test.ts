@@ -1,16 +1,16 @@
 /** The readiness probe (SPEC §13): a read and a write on a reserved key, each with a timeout. */
 import { describe, expect, it } from 'vitest';
-import type { BatchOp, BatchOptions, Store } from '../src/index.js';
+import type { BatchOp, Store } from '../src/index.js';
 import { createContextServices, isContextServicesError, probeStore } from '../src/index.js';
 import { MemoryStore } from '../src/memory/index.js';
 
 /** A memory store whose writes can be made to fail or hang, as a full disk or a lost database would. */
 class FaultyStore extends MemoryStore {
   mode: 'ok' | 'fail' | 'hang' = 'ok';
-  override batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
+  override batch(ops: readonly BatchOp[]): Promise<void> {
     if (this.mode === 'fail') return Promise.reject(new Error('ENOSPC: no space left on device'));
     if (this.mode === 'hang') return new Promise(() => undefined);
-    return super.batch(ops, options);
+    return super.batch(ops);
   }
 }
 
