@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { BatchOp, Store } from '../src/index.js';
 import { createContextServices, isContextServicesError, probeStore } from '../src/index.js';
 import { MemoryStore } from '../src/memory/index.js';
+import { verifyStoreIntegrity } from '../src/testing/index.js';
 
 /** A memory store whose writes can be made to fail or hang, as a full disk or a lost database would. */
 class FaultyStore extends MemoryStore {
@@ -32,6 +33,9 @@ describe('ready()', () => {
     const keys: string[] = [];
     for await (const [k] of (store as Store).iterate({})) keys.push(k);
     expect(keys).toEqual(['h/ready']);
+    // The probe's key is no inconsistency for the full-store check.
+    await cs.startService({ customer_id: 'C' });
+    expect(await verifyStoreIntegrity(store)).toEqual([]);
     await cs.close();
   });
 

@@ -3,7 +3,7 @@
  * present with its value, no index entry exists without the record that implies it, and the
  * static lifecycle invariants hold. Used after crashes and after every step of model runs.
  */
-import { encodeId, TenantKeys, unescapeComponent } from '../keys.js';
+import { encodeId, READY_KEY, TenantKeys, unescapeComponent } from '../keys.js';
 import {
   type ServiceRecord,
   type StateRecord,
@@ -107,6 +107,8 @@ export function integrityProblems(entries: Iterable<[string, string]>): string[]
   const services = new Map<string, Loaded>();
   const other = new Map<string, string>();
   for (const [key, value] of entries) {
+    // Written by the readiness probe; no meaning.
+    if (key === READY_KEY) continue;
     const m = RECORD.exec(key);
     if (m === null) {
       other.set(key, value);
