@@ -78,6 +78,8 @@ export class RangeIterator implements AsyncIterator<[string, string], undefined>
   /** The database has no more rows for us after the buffer. */
   #exhausted = false;
   #finished = false;
+  /** Ended by the store's close(): later reads fail with the host's check (CLOSED). */
+  #aborted = false;
   #error: unknown;
   #tail: Promise<unknown>;
 
@@ -112,6 +114,7 @@ export class RangeIterator implements AsyncIterator<[string, string], undefined>
 
   /** Release the connection (the store is closing); later reads fail with the host's check. */
   async abort(): Promise<void> {
+    this.#aborted = true;
     await this.return();
   }
 
@@ -164,7 +167,10 @@ export class RangeIterator implements AsyncIterator<[string, string], undefined>
   }
 
   async #next(): Promise<IteratorResult<[string, string], undefined>> {
-    if (this.#finished) return { done: true, value: undefined };
+    if (this.#finished) {
+      if (this.#aborted) this.#host.check();
+      return { done: true, value: undefined };
+    }
     try {
       this.#host.check();
       if (this.#error !== undefined) throw this.#host.fail(this.#error);

@@ -79,14 +79,18 @@ export function testSchemas(): { next(): string; drop(schema: string): Promise<v
 /** Store factory options: everything but where the data lives. */
 export type PgFactoryOptions = Omit<PostgresStoreOptions, 'connectionString' | 'pool' | 'schema'>;
 
+/** A `StoreFactory` of {@link PostgresStore}s (see {@link pgFactory}). */
+export interface PgFactory extends StoreFactory {
+  create(): Promise<PostgresStore>;
+  reopen(store: Store): Promise<PostgresStore>;
+  destroy(store: Store): Promise<void>;
+}
+
 /**
  * A `StoreFactory` (`@cxs/core/testing`) of PostgresStores, each in a fresh schema of this test
  * file; `reopen` makes a new store on the same schema, `destroy` drops the schema.
  */
-export function pgFactory(options: PgFactoryOptions = {}): StoreFactory & {
-  create(): Promise<PostgresStore>;
-  reopen(store: Store): Promise<PostgresStore>;
-} {
+export function pgFactory(options: PgFactoryOptions = {}): PgFactory {
   const schemas = testSchemas();
   return {
     async create() {
