@@ -526,7 +526,7 @@ export class PostgresStore implements Store {
     try {
       client = await pool.connect();
       if (!own) client.on('error', () => undefined);
-      this.#migration = await migrate(client, this.#tables);
+      this.#migration = await migrate(client, this.#tables, this.schema);
       client.release();
     } catch (error) {
       client?.release(error instanceof Error ? error : true);

@@ -89,19 +89,33 @@ export interface MigrationResult {
  * processes open the same database at once.
  * @throws ContextServicesError `STORE_FAILED` when the database has a newer schema version than this code knows.
  */
-export async function migrate(client: PoolClient, tables: Tables): Promise<MigrationResult> {
-  await racing(() => client.query(`CREATE SCHEMA IF NOT EXISTS ${tables.schema}`));
-  await racing(() =>
-    client.query(
-      `CREATE TABLE IF NOT EXISTS ${tables.migrations} (
-        version integer NOT NULL PRIMARY KEY,
-        description text NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now()
-      )`,
+export async function migrate(client: PoolClient, tables: Tables, schema: string): Promise<MigrationResult> {
+  // Look before creating: CREATE … IF NOT EXISTS needs the CREATE privilege even when the object
+  // exists, and a role that only reads and writes entries must still be able to open the store.
+  const exists = await client.query(
+    `SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'cxs_migrations'`,
+    [schema],
+  );
+  if (exists.rows.length === 0) {
+    await racing(() => client.query(`CREATE SCHEMA IF NOT EXISTS ${tables.schema}`));
+    await racing(() =>
+      client.query(
+        `CREATE TABLE IF NOT EXISTS ${tables.migrations} (
+          version integer NOT NULL PRIMARY KEY,
+          description text NOT NULL,
+          applied_at timestamptz NOT NULL DEFAULT now()
+        )`,
+      ),
+    );
+  }
+  const done = new Set(
+    (await client.query<{ version: number }>(`SELECT version FROM ${tables.migrations}`)).rows.map(
+      (r) => r.version,
     ),
   );
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
     const claimed = await racing(async () => {
       await client.query('BEGIN');
       try {

@@ -156,6 +156,33 @@ describe('PostgresStore schema migrations', () => {
     expect(later.migration).toEqual({ applied: [], version: SCHEMA_VERSION });
   });
 
+  it('opens a migrated schema with a role that may only read and write the tables', async () => {
+    const url = await pgUrl();
+    const owner = storeOn({ url });
+    await owner.open();
+    await owner.close();
+    const S = `"${owner.schema}"`;
+    const role = `${owner.schema}_rw`;
+    await adminQuery(`CREATE ROLE ${role} LOGIN PASSWORD 'rw-secret'`);
+    cleanup.push(async () => {
+      await adminQuery(`DROP OWNED BY ${role}`);
+      await adminQuery(`DROP ROLE ${role}`);
+    });
+    await adminQuery(`GRANT USAGE ON SCHEMA ${S} TO ${role}`);
+    await adminQuery(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${S}.cxs_entries TO ${role}`);
+    await adminQuery(`GRANT SELECT ON ${S}.cxs_migrations TO ${role}`);
+    const u = new URL(url);
+    u.username = role;
+    u.password = 'rw-secret';
+    const store = storeOn({ url: u.toString(), schema: owner.schema });
+    await store.open();
+    await store.batch([put('a', '1')], { preconditions: [{ key: 'a', absent: true }] });
+    expect(await store.get('a')).toBe('1');
+    // The same role cannot create a schema of its own: a clear failure, not a half-made schema.
+    const e = await reason(storeOn({ url: u.toString() }).open());
+    expect(isContextServicesError(e) && e.code).toBe('STORE_FAILED');
+  });
+
   it('refuses to open a schema newer than it knows', async () => {
     const url = await pgUrl();
     const first = storeOn({ url });
