@@ -12,6 +12,7 @@ import {
   checkBatch,
   checkKey,
   checkRange,
+  isContextServicesError,
   type Precondition,
   type Range,
   type Store,
@@ -166,7 +167,7 @@ export class PostgresStore implements Store {
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #iterators = new Set<RangeIterator>();
   /** Snapshots of iterators not yet taken; later writes wait for them. */
-  readonly #snapshots = new Set<Promise<void>>();
+  readonly #snapshots = new Set<Promise<boolean>>();
 
   /** @throws TypeError for a wrong option. Nothing connects before `open()`. */
   constructor(options: PostgresStoreOptions) {
@@ -239,7 +240,7 @@ export class PostgresStore implements Store {
         `SELECT value FROM ${this.#tables.entries} WHERE key = $1`,
         [key],
       );
-      return { result: rows[0]?.value, attempts: 1 };
+      return rows[0]?.value;
     });
   }
 
@@ -257,7 +258,7 @@ export class PostgresStore implements Store {
         [unique],
       );
       const found = new Map(rows.map((r) => [r.key, r.value]));
-      return { result: keys.map((k) => found.get(k)), attempts: 1 };
+      return keys.map((k) => found.get(k));
     });
   }
 
@@ -284,7 +285,7 @@ export class PostgresStore implements Store {
     const pool = this.#require();
     if (final.size === 0 && preconditions.length === 0) return;
     const earlier = [...this.#snapshots];
-    return this.#track('batch', async () => {
+    return this.#track('batch', async (tries) => {
       if (earlier.length > 0) await Promise.all(earlier);
       const puts: string[] = [];
       const values: string[] = [];
@@ -297,12 +298,13 @@ export class PostgresStore implements Store {
         }
       }
       for (let attempt = 1; ; attempt++) {
+        tries.attempts = attempt;
         try {
           await this.#transaction(pool, preconditions, dels, puts, values);
           this.#stats.batches++;
-          return { result: undefined, attempts: attempt };
+          return;
         } catch (error) {
-          if (!isRetriable(error)) throw Object.assign(error as object, { attempts: attempt });
+          if (!isRetriable(error)) throw error;
           if (attempt > this.#maxRetries) {
             throw new ContextServicesError(
               'CONFLICT',
@@ -353,9 +355,16 @@ export class PostgresStore implements Store {
     this.#iterators.add(entries);
     const ready = entries.ready;
     this.#snapshots.add(ready);
-    void ready.then(() => {
+    void ready.then((ok) => {
       this.#snapshots.delete(ready);
-      this.#options.onOperation?.({ operation: 'iterate', ms: now() - started, attempts: 1, outcome: 'ok' });
+      // A failure is reported when the consumer reads it.
+      if (ok)
+        this.#options.onOperation?.({
+          operation: 'iterate',
+          ms: now() - started,
+          attempts: 1,
+          outcome: 'ok',
+        });
     });
     let taken = false;
     return {
@@ -445,17 +454,22 @@ export class PostgresStore implements Store {
   /** Run one operation: counted as in flight (close waits for it), timed, errors mapped. */
   #track<T>(
     operation: OperationEvent['operation'],
-    run: () => Promise<{ result: T; attempts: number }>,
+    run: (tries: { attempts: number }) => Promise<T>,
   ): Promise<T> {
     const started = now();
-    const p = run().then(
-      ({ result, attempts }) => {
-        this.#options.onOperation?.({ operation, ms: now() - started, attempts, outcome: 'ok' });
+    const tries = { attempts: 1 };
+    const p = run(tries).then(
+      (result) => {
+        this.#options.onOperation?.({
+          operation,
+          ms: now() - started,
+          attempts: tries.attempts,
+          outcome: 'ok',
+        });
         return result;
       },
       (error: unknown) => {
-        const attempts = (error as { attempts?: number } | null)?.attempts ?? 1;
-        throw this.#fail(operation, error, attempts, started);
+        throw this.#fail(operation, error, tries.attempts, started);
       },
     );
     const settled = p.then(
@@ -467,18 +481,18 @@ export class PostgresStore implements Store {
     return p;
   }
 
-  #fail(operation: OperationEvent['operation'], error: unknown, attempts: number, started: number): unknown {
-    let out: unknown = error;
-    const code = (error as { code?: unknown } | null)?.code;
-    const ours = code === 'PRECONDITION_FAILED' || code === 'CONFLICT' || code === 'CLOSED';
-    if (!ours || !(error instanceof ContextServicesError)) {
-      if (error instanceof TypeError && !(error as { code?: unknown }).code) out = error;
-      else out = storeError(operation, error);
-    }
-    const outCode = (out as { code?: unknown }).code;
+  #fail(
+    operation: OperationEvent['operation'],
+    error: unknown,
+    attempts: number,
+    started: number,
+  ): ContextServicesError {
+    // Our own errors (PRECONDITION_FAILED, CONFLICT, CLOSED) pass; driver errors are mapped.
+    const out = isContextServicesError(error) ? error : storeError(operation, error);
+    const outCode = out.code;
     if (outCode === 'STORE_UNAVAILABLE') this.#stats.unavailable++;
     else if (outCode === 'STORE_FAILED' || outCode === 'CONFLICT') this.#stats.failures++;
-    if (outCode !== 'CLOSED' && typeof outCode === 'string') {
+    if (outCode !== 'CLOSED') {
       this.#options.onOperation?.({
         operation,
         ms: now() - started,
@@ -505,6 +519,8 @@ export class PostgresStore implements Store {
         max: this.#options.poolSize ?? 10,
         connectionTimeoutMillis: this.#options.connectionTimeoutMillis ?? 5000,
         idleTimeoutMillis: 30_000,
+        // Detect connections that died silently (a host gone, a dropped route) while idle.
+        keepAlive: true,
         application_name: 'cxs',
       });
     // Idle connections that die (server restart) must not crash the process: the pool drops
@@ -532,7 +548,7 @@ export class PostgresStore implements Store {
       client?.release(error instanceof Error ? error : true);
       this.#status = 'closed';
       if (own) await pool.end().catch(() => undefined);
-      if (error instanceof ContextServicesError) throw error;
+      if (isContextServicesError(error)) throw error;
       throw storeError('open', error);
     }
     this.#pool = pool;

@@ -64,8 +64,11 @@ function budgetOf(range: Range): number {
 
 /** An async iterator over one range; see the module comment. */
 export class RangeIterator implements AsyncIterator<[string, string], undefined> {
-  /** Settles once the snapshot is taken (whatever the outcome); writes called later wait for it. */
-  readonly ready: Promise<void>;
+  /**
+   * Settles once the snapshot is taken (true) or could not be (false; the first read throws);
+   * never rejects. Writes called later wait for it.
+   */
+  readonly ready: Promise<boolean>;
   readonly #host: IteratorHost;
   readonly #range: Range;
   #client: PoolClient | undefined;
@@ -87,9 +90,13 @@ export class RangeIterator implements AsyncIterator<[string, string], undefined>
     this.#host = host;
     this.#range = { ...range };
     this.#budget = budgetOf(range);
-    const start = this.#start().catch((error: unknown) => {
-      this.#error = error;
-    });
+    const start = this.#start().then(
+      () => true,
+      (error: unknown) => {
+        this.#error = error;
+        return false;
+      },
+    );
     this.ready = start;
     this.#tail = start;
   }
