@@ -168,6 +168,8 @@ export class PostgresStore implements Store {
   readonly #iterators = new Set<RangeIterator>();
   /** Snapshots of iterators not yet taken; later writes wait for them. */
   readonly #snapshots = new Set<Promise<boolean>>();
+  /** The last batch called on each key that has a batch in flight (call order per key). */
+  readonly #keyTails = new Map<string, Promise<void>>();
 
   /** @throws TypeError for a wrong option. Nothing connects before `open()`. */
   constructor(options: PostgresStoreOptions) {
@@ -233,6 +235,7 @@ export class PostgresStore implements Store {
   /** @throws ContextServicesError `CLOSED`, `STORE_UNAVAILABLE`, `STORE_FAILED`. */
   async get(key: string): Promise<string | undefined> {
     checkKey(key);
+    checkText('keys', key);
     const pool = this.#require();
     return this.#track('get', async () => {
       const { rows } = await this.#query<{ value: string }>(
@@ -247,7 +250,10 @@ export class PostgresStore implements Store {
   /** One statement, so one snapshot. @throws ContextServicesError `CLOSED`, `STORE_UNAVAILABLE`, `STORE_FAILED`. */
   async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
     if (!Array.isArray(keys)) throw new TypeError('getMany: keys must be an array');
-    for (const k of keys) checkKey(k);
+    for (const k of keys) {
+      checkKey(k);
+      checkText('keys', k);
+    }
     const pool = this.#require();
     if (keys.length === 0) return [];
     const unique = [...new Set(keys)];
@@ -274,6 +280,10 @@ export class PostgresStore implements Store {
   async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
     checkBatch(ops);
     const preconditions = checkPreconditions(options?.preconditions);
+    for (const p of preconditions) {
+      checkText('keys', p.key);
+      if ('value' in p) checkText('values', p.value);
+    }
     const final = new Map<string, string | null>();
     for (const op of ops) {
       checkText('keys', op.key);
@@ -284,7 +294,23 @@ export class PostgresStore implements Store {
     }
     const pool = this.#require();
     if (final.size === 0 && preconditions.length === 0) return;
-    const earlier = [...this.#snapshots];
+    const earlier: Promise<unknown>[] = [...this.#snapshots];
+    // Batches of this store that touch a key apply in call order (as with the in-process stores):
+    // wait for the earlier ones on the same keys; disjoint batches run concurrently.
+    let finished: () => void = () => undefined;
+    const mine = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    const touched = new Set([...final.keys(), ...preconditions.map((p) => p.key)]);
+    for (const key of touched) {
+      const before = this.#keyTails.get(key);
+      if (before !== undefined) earlier.push(before);
+      this.#keyTails.set(key, mine);
+    }
+    const done = () => {
+      for (const key of touched) if (this.#keyTails.get(key) === mine) this.#keyTails.delete(key);
+      finished();
+    };
     return this.#track('batch', async (tries) => {
       if (earlier.length > 0) await Promise.all(earlier);
       const puts: string[] = [];
@@ -297,27 +323,43 @@ export class PostgresStore implements Store {
           values.push(value);
         }
       }
-      for (let attempt = 1; ; attempt++) {
-        tries.attempts = attempt;
-        try {
-          await this.#transaction(pool, preconditions, dels, puts, values);
-          this.#stats.batches++;
-          return;
-        } catch (error) {
-          if (!isRetriable(error)) throw error;
-          if (attempt > this.#maxRetries) {
-            throw new ContextServicesError(
-              'CONFLICT',
-              'The batch kept conflicting with concurrent transactions; retry it',
-              { details: { attempts: attempt }, cause: error },
-            );
-          }
-          this.#stats.retries++;
-          // Jittered exponential back-off, so that the racers do not collide again in step.
-          await sleep(Math.random() * Math.min(100, 2 ** attempt));
-        }
+      try {
+        await this.#retrying(pool, tries, preconditions, dels, puts, values);
+      } finally {
+        done();
       }
     });
+  }
+
+  /** Run the batch's transaction, again after serialization failures, up to `maxRetries` times. */
+  async #retrying(
+    pool: Pool,
+    tries: { attempts: number },
+    preconditions: readonly Precondition[],
+    dels: string[],
+    puts: string[],
+    values: string[],
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      tries.attempts = attempt;
+      try {
+        await this.#transaction(pool, preconditions, dels, puts, values);
+        this.#stats.batches++;
+        return;
+      } catch (error) {
+        if (!isRetriable(error)) throw error;
+        if (attempt > this.#maxRetries) {
+          throw new ContextServicesError(
+            'CONFLICT',
+            'The batch kept conflicting with concurrent transactions; retry it',
+            { details: { attempts: attempt }, cause: error },
+          );
+        }
+        this.#stats.retries++;
+        // Jittered exponential back-off, so that the racers do not collide again in step.
+        await sleep(Math.random() * Math.min(100, 2 ** attempt));
+      }
+    }
   }
 
   /**

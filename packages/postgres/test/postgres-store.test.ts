@@ -89,6 +89,23 @@ describe('PostgresStore', () => {
     expect(await dump(c)).toHaveLength(20);
   });
 
+  it('applies the batches it is given on one key in call order, without waiting for each', async () => {
+    const store = storeOn({ url: await pgUrl() });
+    await store.open();
+    const pending = [
+      store.batch([put('k', '0')], { preconditions: [{ key: 'k', absent: true }] }),
+      ...Array.from({ length: 40 }, (_, i) =>
+        store.batch([put('k', `${i + 1}`), put(`other/${i}`, 'x')], {
+          preconditions: [{ key: 'k', value: `${i}` }],
+        }),
+      ),
+      store.batch([{ type: 'del', key: 'other/3' }]),
+    ];
+    expect(await Promise.all(pending.map(outcome))).toEqual(pending.map(() => 'ok'));
+    expect(await store.get('k')).toBe('40');
+    expect(await store.get('other/3')).toBeUndefined();
+  });
+
   it('drains operations in flight on close, then refuses new ones', async () => {
     const url = await pgUrl();
     const store = storeOn({ url });
@@ -224,7 +241,6 @@ describe('PostgresStore when the database is unreachable', () => {
     });
     const store = storeOn({
       url: proxied,
-      connectionTimeoutMillis: 2000,
       onPoolError: (e) => {
         poolErrors.push(e);
         sawPoolError();
@@ -258,7 +274,7 @@ describe('PostgresStore when the database is unreachable', () => {
   });
 
   it('maps a pool timeout to STORE_UNAVAILABLE', async () => {
-    const store = storeOn({ url: await pgUrl(), poolSize: 1, connectionTimeoutMillis: 200, pageSize: 2 });
+    const store = storeOn({ url: await pgUrl(), poolSize: 1, connectionTimeoutMillis: 2000, pageSize: 2 });
     await store.open();
     await store.batch([put('a', '1'), put('b', '2'), put('c', '3'), put('d', '4')]);
     // An iterator over more than a page holds the only connection until it is finished.
