@@ -25,8 +25,14 @@ export {
 } from './access/auth.js';
 export { checkTenants, type Tenant, tenantResolver } from './access/tenancy.js';
 export { createApp, requestLogger } from './app.js';
-export { type ExportFormat, exportBaseName, exportToFiles } from './export/files.js';
-export { checkContentType, DEFAULT_BODY_LIMIT, readJsonBody } from './http/body.js';
+export { type ExportFormat, exportBaseName, exportToFiles, removeExportLeftovers } from './export/files.js';
+export {
+  checkContentType,
+  DEFAULT_BODY_LIMIT,
+  DEFAULT_BODY_TIMEOUT,
+  readJsonBody,
+  WRITE_CONTINUE,
+} from './http/body.js';
 export {
   CORE_ERROR_MAP,
   type ErrorBody,
@@ -38,9 +44,10 @@ export {
   HTTP_ERROR_MAP,
   HttpError,
   type HttpErrorCode,
+  isClientError,
   isHttpError,
   toErrorResponse,
 } from './http/errors.js';
-export { listen, type ServerHandle } from './http/server.js';
+export { DEFAULT_LISTEN_LIMITS, type ListenOptions, listen, type ServerHandle } from './http/server.js';
 export { type OpenApiOptions, openApiDocument, openApiPath } from './openapi.js';
 export { allRoutes, createRouter, DEFAULT_BASE_PATH, type RouterOptions } from './router.js';

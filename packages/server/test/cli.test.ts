@@ -7,60 +7,18 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type ContextServices, createContextServices } from '@cxs/core';
 import { verifyPassword } from '@cxs/koa';
 import { LevelStore } from '@cxs/level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE, finished, send } from '../../koa/test/helpers.js';
-
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const CLI = join(ROOT, 'packages/server/src/cli/main.ts');
+import { CLI, ROOT, run, serve, start } from './cli-helpers.js';
 
 let tmp: string;
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'cxs-cli-'));
 });
 afterAll(() => rm(tmp, { recursive: true, force: true }));
-
-function start(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-}
-
-/** Run a command to completion. */
-async function run(
-  args: string[],
-  options: { env?: Record<string, string>; input?: string } = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = start(args, options.env);
-  const done = finished(child);
-  child.stdin?.end(options.input ?? '');
-  return done;
-}
-
-/** Start `serve` and resolve once it prints its `listening on` line. */
-async function serve(args: string[], env: Record<string, string> = {}) {
-  const child = start(['serve', '--port', '0', '--log-level', 'warn', ...args], env);
-  let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const url = await new Promise<string>((resolve, reject) => {
-    const onData = (c: Buffer) => {
-      output += c;
-      const m = /listening on (http:\/\/\S+)/.exec(output);
-      if (m) resolve(m[1] as string);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (c) => {
-      output += c;
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${output}`)));
-  });
-  return { child, url, exited, output: () => output };
-}
 
 async function openEngine(dir: string): Promise<ContextServices> {
   return createContextServices({ store: new LevelStore({ location: dir }) });
