@@ -14,6 +14,7 @@
 
 export {
   type Authorize,
+  type BasicAuthOptions,
   basicAuth,
   checkUsers,
   hashPassword,

@@ -13,6 +13,8 @@ export const STORE_KINDS = ['level', 'memory'] as const;
 /** Where a store keeps its data: `data` is the LevelDB directory. */
 export interface StoreLocation {
   readonly data: string;
+  /** Told when a durable store starts failing writes (a full disk) and when it recovers. */
+  readonly onHealthChange?: (health: { degraded: boolean; reason?: string }) => void;
 }
 
 /** Open the store a command asked for (not yet `open()`ed: the engine opens it). */
@@ -25,7 +27,10 @@ export async function openStore(kind: string, where: StoreLocation): Promise<Sto
     case 'level': {
       const { LevelStore } = await import('@cxs/level');
       await mkdir(resolve(where.data), { recursive: true });
-      return new LevelStore({ location: resolve(where.data) });
+      return new LevelStore({
+        location: resolve(where.data),
+        ...(where.onHealthChange === undefined ? {} : { onHealthChange: where.onHealthChange }),
+      });
     }
     default:
       throw new UsageError(`--store must be one of ${STORE_KINDS.join(', ')} (got '${kind}')`);

@@ -2,7 +2,7 @@
  * The `cxs` command line as a real child process: graceful shutdown of `serve` with a request in
  * flight, export / import / purge on LevelDB directories, the lock message, flags and env vars.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';

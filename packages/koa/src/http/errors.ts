@@ -20,6 +20,7 @@ export const EXCEPTIONS = {
   notImplemented: `${NS}.NotImplementedException`,
   tooLarge: `${NS}.RequestEntityTooLargeException`,
   requestTimeout: `${NS}.RequestTimeoutException`,
+  tooManyRequests: `${NS}.TooManyRequestsException`,
   mediaType: `${NS}.UnsupportedMediaTypeException`,
   unauthorized: `${NS}.UnauthorizedException`,
   forbidden: `${NS}.ForbiddenException`,
@@ -70,6 +71,7 @@ export type HttpErrorCode =
   | 'MALFORMED_JSON'
   | 'BAD_REQUEST'
   | 'REQUEST_TIMEOUT'
+  | 'TOO_MANY_REQUESTS'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'INTERNAL_ERROR';
@@ -84,6 +86,7 @@ export const HTTP_ERROR_MAP = {
   MALFORMED_JSON: { status: 400, exception: EXCEPTIONS.badRequest },
   BAD_REQUEST: { status: 400, exception: EXCEPTIONS.badRequest },
   REQUEST_TIMEOUT: { status: 408, exception: EXCEPTIONS.requestTimeout },
+  TOO_MANY_REQUESTS: { status: 429, exception: EXCEPTIONS.tooManyRequests },
   UNAUTHORIZED: { status: 401, exception: EXCEPTIONS.unauthorized },
   FORBIDDEN: { status: 403, exception: EXCEPTIONS.forbidden },
   INTERNAL_ERROR: { status: 500, exception: EXCEPTIONS.internal },

@@ -84,6 +84,12 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'connections open at once; more are closed when accepted',
   },
   {
+    flag: 'auth-failure-budget',
+    env: 'CXS_AUTH_FAILURE_BUDGET',
+    default: '20',
+    help: 'failed logins per client address and minute before 429 (0 = no budget)',
+  },
+  {
     flag: 'strict-query',
     env: 'CXS_STRICT_QUERY',
     boolean: true,
@@ -169,6 +175,7 @@ export async function serve(
   const bodyTimeout = duration(o['body-timeout'], 'body-timeout');
   const keepAliveTimeout = duration(o['idle-timeout'], 'idle-timeout');
   const maxConnections = integer(o['max-connections'], 'max-connections', 1, 1_000_000);
+  const failureBudget = integer(o['auth-failure-budget'], 'auth-failure-budget', 0, 1_000_000);
   try {
     parseLifetime(String(o.expiration));
   } catch {
@@ -185,7 +192,13 @@ export async function serve(
   const users = typeof o.users === 'string' ? await readUsers(o.users) : undefined;
   const logger = pino({ level, base: { name: 'cxs' } });
 
-  const store = await openStore(String(o.store), { data: String(o.data) });
+  const store = await openStore(String(o.store), {
+    data: String(o.data),
+    onHealthChange: (health) => {
+      if (health.degraded) logger.warn({ reason: health.reason }, 'store degraded: writes are failing');
+      else logger.info('store recovered: writes succeed again');
+    },
+  });
   const engine: ContextServices = await createContextServices({
     store,
     config,
@@ -203,7 +216,7 @@ export async function serve(
     exportDir,
     logger,
     ...(tenants === undefined ? {} : { tenants }),
-    ...(users === undefined ? {} : { authorize: basicAuth(users) }),
+    ...(users === undefined ? {} : { authorize: basicAuth(users, { failureBudget }) }),
   });
   let handle: Awaited<ReturnType<typeof listen>>;
   try {
