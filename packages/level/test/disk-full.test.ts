@@ -5,7 +5,7 @@
  * tmpfs when this process may mount one (root); skipped otherwise.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isContextServicesError } from '@cxs/core';
@@ -55,7 +55,10 @@ describe('full disk', () => {
         });
       }
       expect(isContextServicesError(failure) && failure.code).toBe('STORE_FAILED');
-      expect(store.health).toMatchObject({ degraded: true, reason: expect.stringMatching(/space|IO error/i) });
+      expect(store.health).toMatchObject({
+        degraded: true,
+        reason: expect.stringMatching(/space|IO error/i),
+      });
       // Still full: writes keep failing, reads keep working.
       await expect(store.batch([put('during', 'x')])).rejects.toMatchObject({ code: 'STORE_FAILED' });
       expect(await store.get('before')).toBe('ok');
