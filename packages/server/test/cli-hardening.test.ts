@@ -14,7 +14,7 @@ import { createContextServices } from '@cxs/core';
 import { hashPassword } from '@cxs/koa';
 import { LevelStore } from '@cxs/level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE, send } from '../../koa/test/helpers.js';
+import { BASE, finished, send } from '../../koa/test/helpers.js';
 import { run, serve, start } from './cli-helpers.js';
 
 let tmp: string;
@@ -22,6 +22,16 @@ beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'cxs-cli-hardening-'));
 });
 afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+/** Run a command that should refuse to start; a server that starts anyway is stopped at once. */
+async function refused(args: string[]) {
+  const child = start(args);
+  child.stdin?.end();
+  child.stdout?.on('data', (c: Buffer) => {
+    if (String(c).includes('listening on')) child.kill('SIGTERM');
+  });
+  return finished(child);
+}
 
 describe('configuration errors are bad usage (exit 2)', () => {
   it('a users file with an unknown role is refused, naming the user and the role', async () => {
@@ -31,7 +41,7 @@ describe('configuration errors are bad usage (exit 2)', () => {
       users,
       JSON.stringify({ users: [{ username: 'ops', password, roles: ['Supervisor', 'administrator'] }] }),
     );
-    const r = await run(['serve', '--store', 'memory', '--port', '0', '--users', users]);
+    const r = await refused(['serve', '--store', 'memory', '--port', '0', '--users', users]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /users\[0\] \('ops'\) has the unknown role 'administrator' \(known: Administrator, Supervisor\)/,
@@ -41,7 +51,7 @@ describe('configuration errors are bad usage (exit 2)', () => {
 
   it('a missing tenants file: one clear message, the error code not repeated', async () => {
     const missing = join(tmp, 'no-such-tenants.json');
-    const r = await run(['serve', '--store', 'memory', '--port', '0', '--tenants', missing]);
+    const r = await refused(['serve', '--store', 'memory', '--port', '0', '--tenants', missing]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`tenants file ${missing}: no such file`);
     expect(r.stderr).not.toMatch(/ENOENT ENOENT/);
@@ -49,9 +59,9 @@ describe('configuration errors are bad usage (exit 2)', () => {
 
   it('a bad --expiration, or a bad timeout, exits 2 like other bad options', async () => {
     const [expiration, timeout, connections] = await Promise.all([
-      run(['serve', '--store', 'memory', '--port', '0', '--expiration', '5 years']),
-      run(['serve', '--store', 'memory', '--port', '0', '--body-timeout', 'soon']),
-      run(['serve', '--store', 'memory', '--port', '0', '--max-connections', '0']),
+      refused(['serve', '--store', 'memory', '--port', '0', '--expiration', '5 years']),
+      refused(['serve', '--store', 'memory', '--port', '0', '--body-timeout', 'soon']),
+      refused(['serve', '--store', 'memory', '--port', '0', '--max-connections', '0']),
     ]);
     expect(expiration.code).toBe(2);
     expect(expiration.stderr).toMatch(/--expiration must be/);

@@ -142,7 +142,7 @@ export interface BasicAuthOptions {
    * however many bad passwords arrive.
    */
   maxConcurrentChecks?: number;
-  /** Checks waiting for a slot (default 8); past it the request gets 429 at once. */
+  /** Checks waiting for a slot (default 4); past it the request gets 429 at once. */
   maxQueuedChecks?: number;
   /**
    * Failed checks one client (by `ctx.ip`) may cause per {@link failureWindowMs} (default 20;
@@ -220,7 +220,7 @@ export function basicAuth(users: readonly UserEntry[], options: number | BasicAu
   const cache = new Bounded<readonly string[]>(cacheSize);
   const failed = new Bounded<true>(cacheSize);
   const failures = new Bounded<{ count: number; since: number }>(10_000);
-  const check = limiter(o.maxConcurrentChecks ?? 1, o.maxQueuedChecks ?? 8);
+  const check = limiter(o.maxConcurrentChecks ?? 1, o.maxQueuedChecks ?? 4);
 
   /** Count a failure of `client`; resolves once the answer may go (held back past the budget). */
   const fail = async (client: string): Promise<undefined> => {
