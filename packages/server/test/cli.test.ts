@@ -10,9 +10,13 @@ import { join } from 'node:path';
 import { type ContextServices, createContextServices } from '@cxs/core';
 import { verifyPassword } from '@cxs/koa';
 import { LevelStore } from '@cxs/level';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BASE, finished, send } from '../../koa/test/helpers.js';
 import { CLI, ROOT, run, serve, start } from './cli-helpers.js';
+
+// Each test starts several `cxs` processes, each compiling the sources with tsx on start: seconds
+// apiece on a loaded machine. The waits inside are on events; only the budget is generous.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 let tmp: string;
 beforeAll(async () => {
