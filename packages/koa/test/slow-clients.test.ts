@@ -58,6 +58,9 @@ describe('slow clients', () => {
       clearInterval(trickle);
     }
     const elapsed = performance.now() - started;
+    console.log(
+      `slow body: ${i} of ${body.length} bytes sent, 408 after ${Math.round(elapsed)} ms (bodyTimeout ${bodyTimeout} ms)`,
+    );
     const reply = conn.received();
     expect(reply).toMatch(/^HTTP\/1\.1 408 /);
     expect(reply).toMatch(/connection: close/i);
@@ -109,6 +112,8 @@ describe('slow clients', () => {
     expect(big.received()).not.toMatch(/100 Continue/);
     expect(big.received()).toMatch(/^HTTP\/1\.1 413 /);
     expect(big.received()).toMatch(/"code":"BODY_TOO_LARGE"/);
+    // The body was never invited: the connection is not reused.
+    expect(big.received()).toMatch(/connection: close/i);
     big.socket.destroy();
 
     const ok = await rawConnection(t.handle.port);

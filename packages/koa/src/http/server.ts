@@ -98,7 +98,18 @@ export async function listen(app: Koa, options: ListenOptions): Promise<ServerHa
   );
   server.maxConnections = limits.maxConnections;
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    (req as IncomingMessage & { [WRITE_CONTINUE]?: () => void })[WRITE_CONTINUE] = () => res.writeContinue();
+    let invited = false;
+    (req as IncomingMessage & { [WRITE_CONTINUE]?: () => void })[WRITE_CONTINUE] = () => {
+      invited = true;
+      res.writeContinue();
+    };
+    // Answered without inviting the body (401, 413, a route that reads none): the client may
+    // never send it, so the connection cannot carry another request.
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+      if (!invited && !this.headersSent) this.setHeader('Connection', 'close');
+      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as typeof res.writeHead;
     onRequest(req, res);
   });
   await new Promise<void>((resolve, reject) => {
