@@ -4,7 +4,7 @@ import { type ContextServices, createContextServices, type EngineOptions } from 
 import { MemoryStore } from '@cxs/core/memory';
 import { pino } from 'pino';
 import { type ListenOptions, listen, type ServerHandle } from '../src/http/server.js';
-import { type AppOptions, createApp, type RouterOptions } from '../src/index.js';
+import { type AppOptions, createApp } from '../src/index.js';
 
 export const BASE = '/genesys/1/cs';
 export const EXC = 'com.genesyslab.gsg.services.contextservices.exceptions';
