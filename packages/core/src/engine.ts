@@ -1,4 +1,6 @@
 import type { ContextServices, EngineOptions } from './api.js';
+import { ChangeLog } from './change-log.js';
+import { changes, sweepChanges } from './changes.js';
 import { systemClock } from './clock.js';
 import { resolveConfig } from './config.js';
 import { createContext } from './context.js';
@@ -35,7 +37,8 @@ export async function createContextServices(options: EngineOptions): Promise<Con
   }
   const cfg = resolveConfig(options.config);
   const clock = options.clock ?? systemClock;
-  const repo = new Repo(options.store, cfg.cacheSize, options.onListenerError ?? warnListenerError);
+  const log = new ChangeLog(options.store, clock);
+  const repo = new Repo(options.store, log, cfg.cacheSize, options.onListenerError ?? warnListenerError);
   const ctx = createContext(repo, clock, cfg, options.ids);
   await options.store.open();
 
@@ -67,8 +70,14 @@ export async function createContextServices(options: EngineOptions): Promise<Con
     purge: (body, o) => maintenance.purge(ctx, body, o),
     exportServices: (q, o) => maintenance.exportServices(ctx, q, o),
     importServices: (items, o) => maintenance.importServices(ctx, items, o),
+    changes: (q, o) => changes(ctx, q, o),
     sweep(now) {
-      const run = sweeping.then(() => maintenance.sweep(ctx, now ?? clock.now()));
+      const at = now ?? clock.now();
+      const run = sweeping.then(async () => {
+        const result = await maintenance.sweep(ctx, at);
+        await sweepChanges(ctx, at);
+        return result;
+      });
       sweeping = run.catch(() => undefined);
       return run;
     },
@@ -94,6 +103,7 @@ export async function createContextServices(options: EngineOptions): Promise<Con
       closed ??= (async () => {
         await engine.stopSweeper();
         await repo.drain();
+        log.close();
         await options.store.close();
       })();
       return closed;

@@ -4,6 +4,7 @@
  * bounded cache and emits events after commit. Knows keys and records; knows nothing of HTTP.
  */
 import { LRUCache } from 'lru-cache';
+import type { ChangeLog } from './change-log.js';
 import { ContextServicesError } from './errors.js';
 import type { ContextEvent } from './events.js';
 import { lastComponent, prefixRange, type TenantKeys, unescapeComponent } from './keys.js';
@@ -49,6 +50,8 @@ const NO_ENTRIES = new Map<string, string>();
 
 export class Repo {
   readonly store: Store;
+  /** The change log (SPEC §12): its entries ride in every commit's batch. */
+  readonly log: ChangeLog;
   readonly #cache: LRUCache<string, ServiceRecord> | undefined;
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #listeners = new Map<string, Set<Listener>>();
@@ -60,10 +63,12 @@ export class Repo {
 
   constructor(
     store: Store,
+    log: ChangeLog,
     cacheSize: number,
     onListenerError: (error: unknown, event: ContextEvent) => void,
   ) {
     this.store = store;
+    this.log = log;
     this.#cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : undefined;
     this.#onListenerError = onListenerError;
   }
@@ -275,15 +280,17 @@ export class Repo {
       puts.push({ type: 'put', key: keys.task(sid, t.id), value: JSON.stringify(t) });
     }
     const key = keys.service(sid);
+    const log = await this.log.append(keys, change.service, change.events);
     // A failed batch may or may not have reached the store: forget the cached record either way.
     this.#writes++;
     this.#writing++;
     this.#cache?.delete(key);
     try {
-      await this.store.batch([...dels, ...puts]);
+      await this.store.batch([...dels, ...puts, ...log.ops], log.options);
       this.#cache?.set(key, change.service);
     } finally {
       this.#writing--;
+      log.settle();
     }
     this.emit(change.events);
   }
@@ -294,13 +301,15 @@ export class Repo {
     for await (const [k] of this.store.iterate(prefixRange(keys.service(service.id))))
       ops.push({ type: 'del', key: k });
     for (const k of serviceIndexEntries(keys, service).keys()) ops.push({ type: 'del', key: k });
+    const log = await this.log.append(keys, service, [event]);
     this.#writes++;
     this.#writing++;
     this.#cache?.delete(keys.service(service.id));
     try {
-      await this.store.batch(ops);
+      await this.store.batch([...ops, ...log.ops], log.options);
     } finally {
       this.#writing--;
+      log.settle();
     }
     this.emit([event]);
   }

@@ -5,10 +5,12 @@
  */
 import {
   type BatchOp,
+  type BatchOptions,
   ContextServicesError,
   checkBatch,
   checkKey,
   checkRange,
+  encodePosition,
   type Range,
   type Store,
   type StoreCapabilities,
@@ -86,12 +88,17 @@ export class LevelStore implements Store {
     persistent: true,
     snapshotIterators: true,
     sharedWriters: false,
+    orderedAppend: true,
   });
   /** The directory given as `location`. */
   readonly location: string;
   readonly #options: Readonly<LevelStoreOptions>;
   readonly #queue: WriteQueue;
   #db: Level<string, string> | undefined;
+  /** Last position appended per prefix (`BatchOptions.append`), recovered from the last key. */
+  readonly #appended = new Map<string, number>();
+  /** Appending batches take their positions and enter the queue one after the other. */
+  #appending: Promise<unknown> = Promise.resolve();
   #status: Status = 'closed';
   /** open() and close() run one after the other, in call order. */
   #lifecycle: Promise<unknown> = Promise.resolve();
@@ -182,15 +189,37 @@ export class LevelStore implements Store {
    * LevelDB write carrying it has completed (fsynced with `sync`).
    * @throws ContextServicesError `CLOSED`, `STORE_FAILED` (then every batch of the same group fails too).
    */
-  async batch(ops: readonly BatchOp[]): Promise<void> {
+  async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
     checkBatch(ops);
+    const append = options?.append;
+    const values = append === undefined ? [] : [...append.values];
+    if (append !== undefined) checkBatch(values.map((value) => ({ type: 'put', key: append.prefix, value })));
     this.#require();
     // Copied now: the caller may reuse its array before the write happens.
     const copy = ops.map(
       (op): BatchOp =>
         op.type === 'put' ? { type: 'put', key: op.key, value: op.value } : { type: 'del', key: op.key },
     );
-    return this.#queue.push(copy);
+    if (append === undefined || values.length === 0) return this.#queue.push(copy);
+    // Positions are given in the order the appending batches enter the queue, which writes in
+    // that order: visibility follows positions (the AppendOp contract).
+    const prefix = append.prefix;
+    const step = this.#appending.then(async () => {
+      let last = this.#appended.get(prefix) ?? (await this.#lastPosition(prefix));
+      for (const value of values) copy.push({ type: 'put', key: prefix + encodePosition(++last), value });
+      this.#appended.set(prefix, last);
+      return { written: this.#queue.push(copy) };
+    });
+    this.#appending = step.catch(() => undefined);
+    return (await step).written;
+  }
+
+  async #lastPosition(prefix: string): Promise<number> {
+    let last = 0;
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    for await (const [k] of this.iterate({ gte: prefix, lt: end, reverse: true, limit: 1 }))
+      last = Number(k.slice(prefix.length));
+    return last;
   }
 
   /**

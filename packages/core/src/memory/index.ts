@@ -4,7 +4,8 @@
  * version that was current when it was created.
  */
 import { ContextServicesError } from '../errors.js';
-import type { BatchOp, Range, Store, StoreCapabilities } from '../store.js';
+import { encodePosition, prefixRange } from '../keys.js';
+import type { BatchOp, BatchOptions, Range, Store, StoreCapabilities } from '../store.js';
 import { checkBatch, checkKey, checkRange } from '../store-checks.js';
 import { ascending, del, descending, EMPTY, get, type Node, put } from './btree.js';
 
@@ -24,8 +25,11 @@ export class MemoryStore implements Store {
     persistent: false,
     snapshotIterators: true,
     sharedWriters: false,
+    orderedAppend: true,
   });
   #root: Node = EMPTY;
+  /** Last position appended per prefix (`BatchOptions.append`), kept while the instance lives. */
+  readonly #appended = new Map<string, number>();
   #open = false;
 
   async open(): Promise<void> {
@@ -54,13 +58,30 @@ export class MemoryStore implements Store {
     return keys.map((k) => get(root, k));
   }
 
-  async batch(ops: readonly BatchOp[]): Promise<void> {
+  async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
     checkBatch(ops);
+    const append = options?.append;
+    if (append !== undefined)
+      checkBatch(append.values.map((value) => ({ type: 'put', key: append.prefix, value })));
     this.#check();
     const edit = {};
     let root = this.#root;
     for (const op of ops)
       root = op.type === 'put' ? put(root, op.key, op.value, edit) : del(root, op.key, edit);
+    if (append !== undefined && append.values.length > 0) {
+      // One synchronous swap: positions are given in commit order (the AppendOp contract).
+      let last = this.#appended.get(append.prefix);
+      if (last === undefined) {
+        last = 0;
+        for (const [k] of descending(this.#root, prefixRange(append.prefix))) {
+          last = Number(k.slice(append.prefix.length));
+          break;
+        }
+      }
+      for (const value of append.values)
+        root = put(root, append.prefix + encodePosition(++last), value, edit);
+      this.#appended.set(append.prefix, last);
+    }
     this.#root = root;
   }
 

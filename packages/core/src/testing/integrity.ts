@@ -17,6 +17,8 @@ import { dumpStore } from './factory.js';
 
 /** Keys of stored entities: the service record, a state, a task, an extension of the service. */
 const RECORD = /^t([A-Za-z0-9%]*)\/s\/([A-Za-z0-9_-]{1,64})\/(?:(s|t)\/(\d{10})|x\/([A-Za-z0-9%]+))?$/;
+/** Change-log entries and floors (SPEC §12): events, not entities or indexes. */
+const CHANGE_LOG = /^t[A-Za-z0-9%]*\/l(?:\/\d{16}|w)$/;
 
 interface Loaded {
   keys: TenantKeys;
@@ -107,6 +109,7 @@ export function integrityProblems(entries: Iterable<[string, string]>): string[]
   const services = new Map<string, Loaded>();
   const other = new Map<string, string>();
   for (const [key, value] of entries) {
+    if (CHANGE_LOG.test(key)) continue;
     const m = RECORD.exec(key);
     if (m === null) {
       other.set(key, value);

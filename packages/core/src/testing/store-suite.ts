@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isContextServicesError } from '../errors.js';
 import type { BatchOp, Range, Store } from '../store.js';
+import { appendTests } from './append-suite.js';
 import { disposeStore, dumpStore, openStore, reopenStore, type StoreFactory } from './factory.js';
 import { fcParams } from './params.js';
 
@@ -195,6 +196,14 @@ export function storeConformanceSuite(name: string, factory: StoreFactory, optio
       expect(store.capabilities.snapshotIterators).toBe(true);
       expect(store.capabilities.persistent).toBe(factory.reopen !== undefined);
     });
+
+    appendTests(
+      factory,
+      () => store,
+      (s) => {
+        store = s;
+      },
+    );
 
     it('gets what was put, undefined for what was not, and getMany keeps the order asked', async () => {
       await putAll(store, { b: '2', a: '1', 'a/b': '', c: 'é✓😀' });
