@@ -164,6 +164,9 @@ async function* follow(
       await Promise.race(waits);
       clearTimeout(timer);
     }
+  } catch (error) {
+    // The engine closed the store under a read: the reader ends, as it would at its next check.
+    if (!(log.closed && isContextServicesError(error) && error.code === 'CLOSED')) throw error;
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', stop);
