@@ -41,6 +41,13 @@ export {
   isHttpError,
   toErrorResponse,
 } from './http/errors.js';
+export {
+  END_EVENT_STREAM,
+  type EventStreamOptions,
+  endEventStreams,
+  sseMessage,
+  writeEventStream,
+} from './http/event-stream.js';
 export { listen, type ServerHandle } from './http/server.js';
 export { type OpenApiOptions, openApiDocument, openApiPath } from './openapi.js';
 export { allRoutes, createRouter, DEFAULT_BASE_PATH, type RouterOptions } from './router.js';

@@ -51,6 +51,8 @@ function paramSchema(kind: ParamKind): Json {
       return { type: 'integer', minimum: 1, maximum: 2 ** 31 - 1 };
     case 'list':
       return { type: 'array', items: { type: 'string' } };
+    case 'string':
+      return { type: 'string' };
   }
 }
 
@@ -87,6 +89,7 @@ function operation(spec: RouteSpec): Json {
     const s = ref(spec.response.schema);
     ok.content = { 'application/json': { schema: spec.response.array ? { type: 'array', items: s } : s } };
   }
+  if (spec.response.eventStream) ok.content = { 'text/event-stream': { schema: { type: 'string' } } };
   if (spec.response.status === 201) ok.headers = { Location: { schema: { type: 'string' } } };
   const op: Json = {
     operationId: spec.operationId,
@@ -109,7 +112,13 @@ function operation(spec: RouteSpec): Json {
         schema: { type: 'string' },
       },
     ],
-    responses: { [String(spec.response.status)]: ok, '400': error, '401': error, '403': error },
+    responses: {
+      [String(spec.response.status)]: ok,
+      '400': error,
+      '401': error,
+      '403': error,
+      ...(spec.response.eventStream ? { '410': error } : {}),
+    },
   };
   if (spec.body !== undefined) {
     op.requestBody = {

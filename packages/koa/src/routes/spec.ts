@@ -4,9 +4,17 @@
  */
 import type { CallOptions, ContextServices, RawQuery, schemas } from '@cxs/core';
 import type { Context } from 'koa';
+import type { EventStreamOptions } from '../http/event-stream.js';
 
 /** How a query parameter is written (the core parsers enforce it). */
-export type ParamKind = 'boolean' | 'instant' | 'list' | 'integer' | 'id' | { enum: readonly string[] };
+export type ParamKind =
+  | 'boolean'
+  | 'instant'
+  | 'list'
+  | 'integer'
+  | 'id'
+  | 'string'
+  | { enum: readonly string[] };
 
 /** A documented query parameter. */
 export interface QueryParam {
@@ -41,6 +49,8 @@ export interface RouteRequest {
   readonly requestPath: string;
   readonly ctx: Context;
   readonly exportDir: string;
+  /** Options of `GET /events`. */
+  readonly events: EventStreamOptions;
 }
 
 /** What a handler answers; `body: undefined` = empty body. */
@@ -61,7 +71,14 @@ export interface RouteSpec {
   summary: string;
   query: readonly QueryParam[];
   body?: { schema: SchemaName; required: boolean };
-  response: { status: 200 | 201 | 204; schema?: SchemaName; array?: boolean; stream?: boolean };
+  response: {
+    status: 200 | 201 | 204;
+    schema?: SchemaName;
+    array?: boolean;
+    stream?: boolean;
+    /** `text/event-stream` (SPEC §12) instead of JSON. */
+    eventStream?: boolean;
+  };
   handle(r: RouteRequest): Promise<RouteResult | undefined>;
 }
 
