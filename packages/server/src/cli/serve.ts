@@ -51,6 +51,18 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'seconds between expiry/auto-complete sweeps',
   },
   {
+    flag: 'changes-retention',
+    env: 'CXS_CHANGES_RETENTION',
+    default: '24h',
+    help: 'how long the change log (GET /events) keeps events, <int><s|m|h|d|w|M|y>',
+  },
+  {
+    flag: 'changes-max',
+    env: 'CXS_CHANGES_MAX',
+    default: '1000000',
+    help: 'most events the change log keeps per tenant',
+  },
+  {
     flag: 'shutdown-timeout',
     env: 'CXS_SHUTDOWN_TIMEOUT',
     default: '30',
@@ -91,7 +103,13 @@ export async function serve(
   if (notFound !== 400 && notFound !== 404) throw new UsageError('--not-found-status must be 400 or 404');
   const sweepSeconds = integer(o['sweep-interval'], 'sweep-interval', 1, 86_400);
   const shutdownSeconds = integer(o['shutdown-timeout'], 'shutdown-timeout', 0, 3600);
-  const config: EngineConfig = { expiration: String(o.expiration) };
+  const config: EngineConfig = {
+    expiration: String(o.expiration),
+    changes: {
+      retention: String(o['changes-retention']),
+      maxEntries: integer(o['changes-max'], 'changes-max', 1, Number.MAX_SAFE_INTEGER),
+    },
+  };
   if (o['auto-complete-after'] !== undefined) {
     config.autoCompleteEnabled = true;
     config.autoCompleteAfter = integer(o['auto-complete-after'], 'auto-complete-after', 1, 2 ** 31 - 1);
