@@ -62,7 +62,7 @@ export class ChangeLog {
   readonly #tenants = new Map<string, Promise<TenantLog>>();
   readonly #wakers = new Map<string, { promise: Promise<void>; wake: () => void }>();
   #closed = false;
-  #onClose = () => undefined as void;
+  #onClose: () => void = () => undefined;
   /** Resolves when the engine closes: live readers end. */
   readonly whenClosed = new Promise<void>((resolve) => {
     this.#onClose = resolve;
@@ -161,7 +161,7 @@ export class ChangeLog {
   next(keys: TenantKeys): Promise<void> {
     let w = this.#wakers.get(keys.tenant);
     if (w === undefined) {
-      let wake = () => undefined as void;
+      let wake: () => void = () => undefined;
       const promise = new Promise<void>((resolve) => {
         wake = resolve;
       });

@@ -121,7 +121,7 @@ async function* follow(
   const log = ctx.repo.log;
   const end = prefixEnd(keys.changesPrefix());
   let cursor = start;
-  let stop = () => undefined as void;
+  let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => {
     stop = resolve;
   });

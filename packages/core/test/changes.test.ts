@@ -233,7 +233,7 @@ describe('positions and visibility', () => {
     const store = new HeldStore();
     const cs = await createContextServices({ store, clock: new SimulatedClock(T0) });
     const live = (await cs.changes({ since: 0 }))[Symbol.asyncIterator]();
-    let release = () => undefined as void;
+    let release: () => void = () => undefined;
     store.hold = new Promise<void>((r) => {
       release = r;
     });

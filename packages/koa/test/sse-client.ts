@@ -33,7 +33,7 @@ export function sse(url: string, headers: Record<string, string> = {}): Promise<
       let buffer = '';
       let done = false;
       let comments = 0;
-      let endResolve = () => undefined as void;
+      let endResolve: () => void = () => undefined;
       const ended = new Promise<void>((r) => {
         endResolve = r;
       });

@@ -56,7 +56,7 @@ class Subscriber {
   since = 0;
   #ac: AbortController | undefined;
   #done: Promise<void> | undefined;
-  #wake = () => undefined as void;
+  #wake: () => void = () => undefined;
   error: unknown;
   readonly filter: Omit<ChangesQuery, 'since' | 'signal'>;
 
