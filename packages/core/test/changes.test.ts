@@ -190,9 +190,18 @@ describe('change-log retention (the sweep)', () => {
   it('keeps at most maxEntries positions per tenant', async () => {
     const { cs, store } = await setup({ changes: { maxEntries: 3 } });
     await call(cs);
+    await call(cs, 'A/b');
+    await call(cs, 'Z');
     await cs.sweep();
     const keys = (await dump(store)).filter(([k]) => isChangeLogKey(k)).map(([k]) => k);
-    expect(keys).toEqual(['t/l/0000000000000005', 't/l/0000000000000006', 't/l/0000000000000007', 't/lw']);
+    // Every tenant's log is trimmed, each to its own newest three.
+    const tail = (t: string) => [
+      `t${t}/l/0000000000000005`,
+      `t${t}/l/0000000000000006`,
+      `t${t}/l/0000000000000007`,
+      `t${t}/lw`,
+    ];
+    expect(keys).toEqual([...tail(''), ...tail('A%002fb'), ...tail('Z')]);
     await rejects(cs.changes({ since: 3 }), 'CHANGES_EXPIRED');
     expect(
       (await take((await cs.changes({ since: 4 }))[Symbol.asyncIterator](), 3)).map((e) => e.position),
