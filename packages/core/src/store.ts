@@ -100,7 +100,9 @@ export interface Store {
   /**
    * Apply all operations or none, in order (a later op on the same key wins). With
    * `preconditions`, they are checked atomically with the writes: when one fails nothing is
-   * written and the call rejects with `ContextServicesError('PRECONDITION_FAILED')`.
+   * written and the call rejects with `ContextServicesError('PRECONDITION_FAILED')`. With
+   * `append` (stores declaring `orderedAppend`), its entries are written in the same commit (see
+   * {@link AppendOp}).
    */
   batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void>;
   /**

@@ -13,4 +13,8 @@ class SharedMemoryStore extends MemoryStore {
     orderedAppend: true,
   };
 }
-changeStreamProperty('MemoryStore as a shared store', { create: () => new SharedMemoryStore() }, { runs: 50 });
+changeStreamProperty(
+  'MemoryStore as a shared store',
+  { create: () => new SharedMemoryStore() },
+  { runs: 50 },
+);
