@@ -209,6 +209,23 @@ describe('change-log retention (the sweep)', () => {
     await cs.close();
   });
 
+  it('a reader that falls behind retention while reading gets CHANGES_EXPIRED, never a gap', async () => {
+    const { cs } = await setup({ changes: { maxEntries: 10 } });
+    for (let i = 0; i < 300; i++) await cs.startService({ customer_id: `C${i}` });
+    const it = (await cs.changes({ since: 0 }))[Symbol.asyncIterator]();
+    const got = await take(it, 1);
+    await cs.sweep(); // removes positions 1..290 while the reader holds its first page (1..256)
+    let error: unknown;
+    try {
+      for (let r = await it.next(); !r.done; r = await it.next()) got.push(r.value);
+    } catch (e) {
+      error = e;
+    }
+    expect(got.map((e) => e.position)).toEqual(Array.from({ length: 256 }, (_, i) => i + 1));
+    expect(error).toMatchObject({ code: 'CHANGES_EXPIRED', details: { since: 256, oldest: 290 } });
+    await cs.close();
+  });
+
   it('rejects a bad retention configuration', async () => {
     await expect(setup({ changes: { retention: 'forever' } })).rejects.toMatchObject({
       code: 'VALIDATION_FAILED',

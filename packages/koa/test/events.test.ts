@@ -1,6 +1,9 @@
 /** SPEC §12 over HTTP: `GET /events` as Server-Sent Events, through a real listening server. */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ChangeEntry, ContextServicesError } from '@cxs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { basicAuth, checkUsers, hashPassword } from '../src/index.js';
+import { basicAuth, checkUsers, hashPassword, writeEventStream } from '../src/index.js';
 import { BASE, errorOf, startServer, type TestServer } from './helpers.js';
 import { type SseMessage, sse } from './sse-client.js';
 
@@ -150,6 +153,34 @@ describe('GET /events: a slow subscriber', () => {
     expect((await again.next())?.id).toBe(String(Number(since) + 1));
     again.close();
     await t.close();
+  });
+});
+
+describe('writeEventStream', () => {
+  it('ends with `event: error` in the JSON error shape when the log fails after the headers', async () => {
+    async function* failing(): AsyncGenerator<ChangeEntry> {
+      yield { position: 7, event: { type: 'service.started', tenant: '', service_id: 's', timestamp: 't' } };
+      throw new ContextServicesError(
+        'CHANGES_EXPIRED',
+        'Position 7 was removed by retention before it was read',
+      );
+    }
+    const server = createServer(
+      (_req, res) => void writeEventStream(res, failing(), new AbortController(), 6),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const c = await sse(`http://127.0.0.1:${port}/`);
+    const got = await c.take(3);
+    expect(got.map((m) => [m.id, m.event])).toEqual([
+      ['7', 'service.started'],
+      [undefined, 'error'],
+    ]);
+    expect(JSON.parse(got[1]?.data ?? '')).toMatchObject({
+      code: 'CHANGES_EXPIRED',
+      message: expect.any(String),
+    });
+    await new Promise((resolve) => server.close(resolve));
   });
 });
 

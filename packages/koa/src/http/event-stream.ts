@@ -5,8 +5,9 @@
  * and disconnected.
  */
 import type { ServerResponse } from 'node:http';
-import type { ChangeEntry } from '@cxs/core';
+import { type ChangeEntry, isContextServicesError } from '@cxs/core';
 import type { Logger } from 'pino';
+import { toErrorResponse } from './errors.js';
 
 /** Options of the event stream (`RouterOptions.events`). */
 export interface EventStreamOptions {
@@ -44,7 +45,9 @@ export function sseMessage(id: number | undefined, event: string, data: unknown)
 
 /**
  * Write `entries` to `res` as an event stream until the client goes, the engine closes, the
- * stream is ended by {@link endEventStreams}, or the client is too slow. `stop` aborts the
+ * stream is ended by {@link endEventStreams}, or the client is too slow. An engine error after the
+ * headers (e.g. `CHANGES_EXPIRED`: retention removed entries not yet read) ends the stream with
+ * `event: error` whose data is the JSON error body. `stop` aborts the
  * iteration (it must be the signal given to `changes()`). Resolves when the response has ended.
  */
 export async function writeEventStream(
@@ -90,6 +93,11 @@ export async function writeEventStream(
       }
       blocked = false;
     }
+  } catch (error) {
+    // After the headers, a failure the client can act on (CHANGES_EXPIRED: it fell behind
+    // retention while reading) is told as a last message in the JSON error shape; others cut.
+    if (!isContextServicesError(error) || res.writableEnded || res.destroyed) throw error;
+    res.write(sseMessage(undefined, 'error', toErrorResponse(error).body));
   } finally {
     clearInterval(keepAlive);
     const shutdown = stop.signal.aborted;
