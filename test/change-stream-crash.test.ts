@@ -51,7 +51,7 @@ async function serve(
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout?.on('data', (c) => {
       output += c;
-      const m = /listening on (http:\/\/\S+)/.exec(output);
+      const m = /listening on (http:\/\/[^\s"]+)/.exec(output);
       if (m) resolve(m[1] as string);
     });
     child.stderr?.on('data', (c) => {

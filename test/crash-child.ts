@@ -90,7 +90,9 @@ async function run(op: CrashOp): Promise<void> {
   switch (op.k) {
     case 'start': {
       nextId = op.sid;
-      const body = op.customer !== undefined ? { customer_id: op.customer } : { contact_key: op.contact };
+      // choose() sets exactly one of the two.
+      const body =
+        op.customer !== undefined ? { customer_id: op.customer } : { contact_key: op.contact as string };
       await cs.startService({ ...body, service_type: 'crash' });
       return;
     }

@@ -4,7 +4,7 @@
  * and the comparable summary of a service read back through the engine.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { DOCUMENTED_FIELDS, type ServiceView } from '@cxs/core';
+import { DOCUMENTED_FIELDS, type JsonObject, type ServiceView } from '@cxs/core';
 
 /** One engine operation of the child, with everything needed to replay it on the model. */
 export type CrashOp =
@@ -14,8 +14,8 @@ export type CrashOp =
   | { k: 'endState'; sid: string; id: number }
   | { k: 'task'; sid: string; id: number; state?: number }
   | { k: 'endTask'; sid: string; id: number }
-  | { k: 'put'; sid: string; name: string; value: Record<string, unknown> }
-  | { k: 'merge'; sid: string; name: string; value: Record<string, unknown> }
+  | { k: 'put'; sid: string; name: string; value: JsonObject }
+  | { k: 'merge'; sid: string; name: string; value: JsonObject }
   | { k: 'assoc'; sid: string; customer: string }
   | { k: 'del'; sid: string };
 

@@ -4,7 +4,7 @@
  * service, get service with its states and tasks. Shared by the HTTP and the in-process suites so
  * that both send the same bodies.
  */
-import type { ContextServices } from '@cxs/core';
+import type { ContextServices, ServiceStartEventBody, TaskStartEventBody } from '@cxs/core';
 
 /** States per conversation. */
 export const STATES = 5;
@@ -14,7 +14,7 @@ export const TASKS_PER_STATE = 2;
 export const REQUESTS_PER_CONVERSATION = 1 + STATES * (2 + TASKS_PER_STATE * 2) + 2;
 
 /** A service start event of a realistic size (about 250 bytes of JSON). */
-export function serviceStartBody(i: number): Record<string, unknown> {
+export function serviceStartBody(i: number): ServiceStartEventBody {
   return {
     customer_id: `customer-${String(i % 100_000).padStart(6, '0')}`,
     service_type: 'booking',
@@ -39,7 +39,7 @@ export const TASK_END = { disposition: 'done' };
 export const SERVICE_END = { disposition: 'resolved', disposition_desc: 'booked' };
 
 /** A task start event bound to a state. */
-export function taskStartBody(stateId: number): Record<string, unknown> {
+export function taskStartBody(stateId: number): TaskStartEventBody {
   return { task_type: 'ask-dates', state_id: stateId, media_type: 'voice' };
 }
 

@@ -1,6 +1,34 @@
 import type { Clock } from './clock.js';
 import type { ChangeEntry, ContextEvent, ContextEventType, EventOf } from './events.js';
+import type { ReadyOptions } from './ready.js';
 import type { Store } from './store.js';
+import type {
+  AssociateRequestBody,
+  CompositeResult,
+  CompositeStartRequestBody,
+  ExpirationUpdateBody,
+  ExtensionValue,
+  ImportResult,
+  JsonObject,
+  PurgeRequest,
+  PurgeResult,
+  ServiceEndEventBody,
+  ServiceStartEventBody,
+  ServiceStartResult,
+  ServiceView,
+  StateEndEventBody,
+  StateStartEventBody,
+  StateStartResult,
+  StateView,
+  TaskEndEventBody,
+  TaskStartEventBody,
+  TaskStartResult,
+  TaskView,
+  TransitionRequestBody,
+  TypeValue,
+} from './types.js';
+
+export type * from './types.js';
 
 /** Per-call options. */
 export interface CallOptions {
@@ -14,62 +42,6 @@ export interface CallOptions {
 /** Status filter of list queries: all, not completed, completed (SPEC §5). */
 export type Status = 'all' | 'active' | 'completed';
 
-/** A "long or string" field (service_type, media_type, disposition …), stored as given. */
-export type TypeValue = number | string;
-
-/** Event fields as they appear inside `started` / `completed` (SPEC §3.1). */
-export interface EventView {
-  timestamp: string;
-  session_id?: string;
-  interaction_id?: string;
-  application_type?: TypeValue;
-  application_id?: number;
-  resource_type?: TypeValue;
-  resource_id?: number;
-  media_type?: TypeValue;
-}
-
-/** Fields shared by the three representations; extra keys are extensions. */
-interface EntityView {
-  est_duration?: number;
-  started: EventView;
-  completed?: EventView;
-  disposition?: TypeValue;
-  disposition_desc?: string;
-  /** Milliseconds, present only when completed. */
-  duration?: number;
-  [extension: string]: unknown;
-}
-
-/** A task as returned by queries (SPEC §3.2). */
-export interface TaskView extends EntityView {
-  task_id: number;
-  task_type?: TypeValue;
-  state_id?: number;
-  service_id?: string;
-}
-
-/** A state as returned by queries (SPEC §3.2). */
-export interface StateView extends EntityView {
-  state_id: number;
-  state_type?: TypeValue;
-  service_id?: string;
-  active_tasks?: TaskView[];
-  completed_tasks?: TaskView[];
-}
-
-/** A service as returned by queries (SPEC §3.2). */
-export interface ServiceView extends EntityView {
-  service_id: string;
-  service_type?: TypeValue;
-  customer_id?: string;
-  contact_key?: string;
-  active_states?: StateView[];
-  completed_states?: StateView[];
-  active_tasks?: TaskView[];
-  completed_tasks?: TaskView[];
-}
-
 /** What to embed in a service (SPEC §5). */
 export interface ServiceQuery {
   active_states?: boolean;
@@ -77,7 +49,7 @@ export interface ServiceQuery {
   active_tasks?: boolean;
   completed_tasks?: boolean;
   /** Extension selectors: `name`, `State.name`, `Task.name`, `State`, `State.*`, `Task`, `Task.*`, `*`. */
-  extensions?: string[];
+  extensions?: readonly string[];
 }
 
 /** Paging of list queries. `limit` 1…config.limits.listLimit (default: the cap), `offset` ≥ 0. */
@@ -93,27 +65,31 @@ export interface ServiceListQuery extends ServiceQuery, Paging {
   started_from?: string;
   /** Exclusive ISO instant. */
   started_to?: string;
-  service_types?: TypeValue[];
+  service_types?: readonly TypeValue[];
 }
 
+/** What to embed in a state (SRV.15): its own tasks, extension selectors (SPEC §5). */
 export interface StateQuery {
   active_tasks?: boolean;
   completed_tasks?: boolean;
-  extensions?: string[];
+  extensions?: readonly string[];
 }
 
+/** A service's states (SRV.12). */
 export interface StateListQuery extends StateQuery, Paging {
   status?: Status;
-  state_types?: TypeValue[];
+  state_types?: readonly TypeValue[];
 }
 
+/** Extension selectors of a task (SRV.16). */
 export interface TaskQuery {
-  extensions?: string[];
+  extensions?: readonly string[];
 }
 
+/** A service's tasks (SRV.13), optionally of one state. */
 export interface TaskListQuery extends TaskQuery, Paging {
   status?: Status;
-  task_types?: TypeValue[];
+  task_types?: readonly TypeValue[];
   state_id?: number;
 }
 
@@ -127,32 +103,16 @@ export interface ExportQuery {
   export_content?: boolean;
 }
 
-export type PurgeOperation =
-  | 'purge.service.all'
-  | 'purge.service.started'
-  | 'purge.service.started.anonymous'
-  | 'purge.service.completed'
-  | 'purge.service.completed.anonymous';
-
-/** Body of the purge operation (SPEC §8.3). */
-export interface PurgeRequest {
-  limit: string;
-  operation: PurgeOperation;
-}
-
-/** One item of the composite start response (SPEC §6). */
-export interface CompositeItemResult {
-  service_id: string;
-  service_created: boolean;
-  state_id: number;
-  state_created: boolean;
-  task_id?: number;
-  task_created?: boolean;
-}
-
-export interface CompositeResult {
-  services: CompositeItemResult[];
-}
+/**
+ * What an export yields for the query `Q`: full services with `export_content: true`, service ids
+ * with `export_content` false or absent, either when the query is only known as `ExportQuery`.
+ */
+export type ExportItem<Q extends ExportQuery = ExportQuery> = Q extends { export_content: true }
+  ? ServiceView
+  : // time_from keeps this from being a weak type, which a query without export_content would not match.
+    Q extends { time_from: string; export_content?: false }
+    ? string
+    : string | ServiceView;
 
 /** Which entity an extension call addresses. */
 export interface EntityRef {
@@ -170,6 +130,12 @@ export interface Limits {
   extensionNameLength: number;
   jsonDepth: number;
   listLimit: number;
+  /**
+   * Stored bytes (UTF-8) one service may hold: its record, states, tasks and all extensions
+   * (default 64 MiB). A write past it fails with `SERVICE_TOO_LARGE`, so that every accepted
+   * service can always be read whole, exported and backed up.
+   */
+  serviceBytes: number;
 }
 
 /** Engine configuration. */
@@ -194,6 +160,12 @@ export interface EngineConfig {
     /** Shared stores: how often (ms) a live reader looks for other processes' entries. Default 1,000. */
     pollInterval?: number;
   };
+  /**
+   * Stores with shared writers (SPEC §11): how many times a write whose records another process
+   * changed meanwhile is read again and re-applied (with jittered exponential back-off) before the
+   * call fails with the retriable `CONFLICT`. Default 10; 0 fails at the first conflict.
+   */
+  conflictRetries?: number;
 }
 
 /**
@@ -230,6 +202,24 @@ export interface EngineOptions {
   onListenerError?: (error: unknown, event: ContextEvent) => void;
 }
 
+/** Counters of an engine since it was created (for metrics). */
+export interface EngineStats {
+  /** Writes read again and re-applied because another process changed their records (shared stores). */
+  readonly conflictRetries: number;
+  /** Calls that failed with `CONFLICT` once their retries ran out. */
+  readonly conflicts: number;
+}
+
+/** Options of `importServices`. */
+export interface ImportOptions extends CallOptions {
+  /**
+   * Skip (and count) an item whose `service_id` is already stored instead of failing with
+   * `SERVICE_EXISTS`: re-running an interrupted import then completes it. The item is still
+   * validated first. Default false.
+   */
+  skipExisting?: boolean;
+}
+
 /** Result of one sweep. */
 export interface SweepResult {
   expired: number;
@@ -237,29 +227,36 @@ export interface SweepResult {
 }
 
 /**
- * The Context Services engine: one method per operation of SPEC §4. Every method validates its
- * input with the core schemas and throws `ContextServicesError` (see `ErrorCode`); a rejected call
- * writes nothing. Every write is one atomic store batch, serialized per service.
+ * The Context Services engine: one method per operation of SPEC §4. Inputs and results are typed
+ * from the core schemas (see `ServiceStartEventBody` …), so a wrongly typed documented field does
+ * not compile; every method still validates its input at run time, for JavaScript callers and
+ * untyped data, and throws `ContextServicesError` (see `ErrorCode`); a rejected call writes
+ * nothing. Every write is one atomic store batch, serialized per service.
  */
 export interface ContextServices {
-  /** SRV.1: start a service. Requires `customer_id` or `contact_key`. */
-  startService(event: unknown, options?: CallOptions): Promise<{ service_id: string }>;
+  /** SRV.1: start a service. Requires `customer_id` or `contact_key`; other top-level keys are extensions. */
+  startService(event: ServiceStartEventBody, options?: CallOptions): Promise<ServiceStartResult>;
   /** SRV.3: end a service and its active states and tasks (L1, L2, L6). */
-  endService(serviceId: string, event?: unknown, options?: CallOptions): Promise<void>;
+  endService(serviceId: string, event?: ServiceEndEventBody, options?: CallOptions): Promise<void>;
   /** SRV.2: attach a service to a customer, or move it; body fields overwrite, extensions replace. */
-  associate(customerId: string, serviceId: string, body?: unknown, options?: CallOptions): Promise<void>;
+  associate(
+    customerId: string,
+    serviceId: string,
+    body?: AssociateRequestBody,
+    options?: CallOptions,
+  ): Promise<void>;
   /** Composite start (SPEC §6). */
-  compositeStart(body: unknown, options?: CallOptions): Promise<CompositeResult>;
+  compositeStart(body: CompositeStartRequestBody, options?: CallOptions): Promise<CompositeResult>;
   /** SRV.14. */
   getService(serviceId: string, query?: ServiceQuery, options?: CallOptions): Promise<ServiceView>;
   /** Delete a service and everything under it (L8). */
   deleteService(serviceId: string, options?: CallOptions): Promise<void>;
   /** `{ttl?, expiration_time?}`, at least one; ttl wins (SPEC §4, §7.2). */
-  updateExpiration(serviceId: string, body: unknown, options?: CallOptions): Promise<void>;
+  updateExpiration(serviceId: string, body: ExpirationUpdateBody, options?: CallOptions): Promise<void>;
   /** SRV.4 / SRV.17 / SRV.18: replace an extension's whole value. */
-  putExtension(ref: EntityRef, name: string, value: unknown, options?: CallOptions): Promise<void>;
+  putExtension(ref: EntityRef, name: string, value: ExtensionValue, options?: CallOptions): Promise<void>;
   /** Merge keys into an object-valued extension, creating it if absent. */
-  mergeExtension(ref: EntityRef, name: string, value: unknown, options?: CallOptions): Promise<void>;
+  mergeExtension(ref: EntityRef, name: string, value: JsonObject, options?: CallOptions): Promise<void>;
   /** SRV.10: services without customer whose contact_key matches. */
   listAnonymousServices(
     contactKey: string,
@@ -273,39 +270,65 @@ export interface ContextServices {
     options?: CallOptions,
   ): Promise<ServiceView[]>;
   /** SRV.5. */
-  startState(serviceId: string, event: unknown, options?: CallOptions): Promise<{ state_id: number }>;
+  startState(serviceId: string, event: StateStartEventBody, options?: CallOptions): Promise<StateStartResult>;
   /** SRV.6: ends the state and its active tasks (L2). */
-  endState(serviceId: string, stateId: number, event?: unknown, options?: CallOptions): Promise<void>;
+  endState(
+    serviceId: string,
+    stateId: number,
+    event?: StateEndEventBody,
+    options?: CallOptions,
+  ): Promise<void>;
   /** SRV.7: atomic end + start (L5); returns the new state. */
-  transition(serviceId: string, body: unknown, options?: CallOptions): Promise<{ state_id: number }>;
+  transition(
+    serviceId: string,
+    body: TransitionRequestBody,
+    options?: CallOptions,
+  ): Promise<StateStartResult>;
   /** SRV.12. */
   listStates(serviceId: string, query?: StateListQuery, options?: CallOptions): Promise<StateView[]>;
   /** SRV.15. */
   getState(serviceId: string, stateId: number, query?: StateQuery, options?: CallOptions): Promise<StateView>;
   /** SRV.8. */
-  startTask(serviceId: string, event: unknown, options?: CallOptions): Promise<{ task_id: number }>;
+  startTask(serviceId: string, event: TaskStartEventBody, options?: CallOptions): Promise<TaskStartResult>;
   /** SRV.9. */
-  endTask(serviceId: string, taskId: number, event?: unknown, options?: CallOptions): Promise<void>;
+  endTask(serviceId: string, taskId: number, event?: TaskEndEventBody, options?: CallOptions): Promise<void>;
   /** SRV.13. */
   listTasks(serviceId: string, query?: TaskListQuery, options?: CallOptions): Promise<TaskView[]>;
   /** SRV.16. */
   getTask(serviceId: string, taskId: number, query?: TaskQuery, options?: CallOptions): Promise<TaskView>;
   /** SPEC §8.3: delete matching services started before `limit`, in bounded batches. */
-  purge(body: unknown, options?: CallOptions): Promise<{ purged: number }>;
+  purge(body: PurgeRequest, options?: CallOptions): Promise<PurgeResult>;
   /**
    * SPEC §8.1: validates the query (throws before anything is read), then resolves to a lazy
-   * iterable ordered by start time that never holds all results in memory.
+   * iterable ordered by start time that never holds all results in memory: full services with
+   * `export_content: true`, service ids otherwise.
    */
-  exportServices(query: ExportQuery, options?: CallOptions): Promise<AsyncIterable<string | ServiceView>>;
-  /** Write services produced by an `export_content` export, keeping their ids. */
-  importServices(
-    services: AsyncIterable<unknown> | Iterable<unknown>,
+  exportServices<const Q extends ExportQuery>(
+    query: Q,
     options?: CallOptions,
-  ): Promise<{ imported: number }>;
-  /** Remove expired services and auto-complete inactive ones whose deadline is ≤ `now` (default: the clock). */
+  ): Promise<AsyncIterable<ExportItem<Q>>>;
+  /**
+   * Write services produced by an `export_content` export, keeping their ids. Items are validated
+   * at run time like any body (data read from a file may be cast to `ServiceView`).
+   */
+  importServices(
+    services: AsyncIterable<ServiceView> | Iterable<ServiceView>,
+    options?: ImportOptions,
+  ): Promise<ImportResult>;
+  /**
+   * Remove expired services and auto-complete inactive ones whose deadline is ≤ `now` (default:
+   * the clock). On a store with shared writers, engines take turns through a lease in the store:
+   * a sweep while another live engine holds it does nothing (all counts 0), and each service is
+   * handled by one engine once.
+   */
   sweep(now?: number): Promise<SweepResult>;
-  /** Run {@link sweep} every `intervalMs` (default 60 s) on an unref'd timer. */
+  /**
+   * Run {@link sweep} every `intervalMs` (default 60 s) on an unref'd timer. With shared writers
+   * the sweep lease lasts one interval, so another engine takes over within about one interval
+   * when this one dies; `stopSweeper` gives it back.
+   */
   startSweeper(intervalMs?: number): void;
+  /** Stop the sweeper started by {@link startSweeper} and wait for a sweep in progress. */
   stopSweeper(): Promise<void>;
   /**
    * Follow the tenant's change log (SPEC §12): validates the query and checks the position (throws
@@ -329,6 +352,14 @@ export interface ContextServices {
   /** Subscribe to events emitted after each commit (SPEC §7.4); returns the unsubscribe function. */
   on<T extends ContextEventType>(type: T, listener: (event: EventOf<T>) => void): () => void;
   on(type: '*', listener: (event: ContextEvent) => void): () => void;
+  /** Counters since the engine was created: conflict retries and conflicts (shared stores). */
+  stats(): EngineStats;
+  /**
+   * Readiness (SPEC §13): resolves when the store answers a read and accepts a write (a `get` and
+   * a one-op batch on a reserved key), each within `timeoutMs` (default 2 s).
+   * @throws ContextServicesError `STORE_UNAVAILABLE` with the reason, `CLOSED` after `close()`.
+   */
+  ready(options?: ReadyOptions): Promise<void>;
   /** Wait for writes in flight, stop the sweeper, close the store. */
   close(): Promise<void>;
 }

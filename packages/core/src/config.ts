@@ -12,6 +12,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   extensionNameLength: 128,
   jsonDepth: 32,
   listLimit: 10_000,
+  serviceBytes: 64 * 1024 * 1024,
 });
 
 /** Everything the engine needs from its configuration, resolved once. */
@@ -20,6 +21,8 @@ export interface ResolvedConfig {
   readonly rules: RuleConfig;
   readonly cacheSize: number;
   readonly batchSize: number;
+  /** Shared stores: re-reads and re-applications of a write after a conflict, before `CONFLICT`. */
+  readonly conflictRetries: number;
   readonly changes: ResolvedChangesConfig;
 }
 
@@ -77,5 +80,6 @@ export function resolveConfig(config: EngineConfig = {}): ResolvedConfig {
     cacheSize: positiveInt('cacheSize', config.cacheSize, 10_000, 0),
     batchSize: positiveInt('batchSize', config.batchSize, 100),
     changes: resolveChanges(config.changes ?? {}),
+    conflictRetries: positiveInt('conflictRetries', config.conflictRetries, 10, 0),
   };
 }

@@ -1,8 +1,9 @@
 import { randomFillSync } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CallOptions } from './api.js';
 import type { Clock } from './clock.js';
 import type { ResolvedConfig } from './config.js';
-import { ContextServicesError, invalid, serviceNotFound } from './errors.js';
+import { ContextServicesError, invalid, isContextServicesError, serviceNotFound } from './errors.js';
 import { TenantKeys } from './keys.js';
 import type { ServiceRecord } from './records.js';
 import type { Repo } from './repo.js';
@@ -94,19 +95,61 @@ export async function requireService(
   return s;
 }
 
-/** Serialize a write on one service of one tenant (L7). */
+const isPreconditionFailure = (e: unknown): boolean =>
+  isContextServicesError(e) && e.code === 'PRECONDITION_FAILED';
+
+/** Back-off before retry `attempt` (0-based): full jitter under 1, 2, 4 … ms, at most 100 ms. */
+function backoff(attempt: number): Promise<void> {
+  return sleep(Math.random() * Math.min(100, 2 ** attempt));
+}
+
+/**
+ * Run a write (`fn` reads, applies a pure rule, commits) and, when its commit fails because
+ * another process changed the records it read (`PRECONDITION_FAILED`), run it again from the
+ * reads, up to `conflictRetries` times with jittered exponential back-off (SPEC §11). Events are
+ * emitted by the commit that succeeded only.
+ * @throws ContextServicesError `CONFLICT` (retriable) once the retries ran out.
+ */
+export async function retrying<T>(ctx: EngineContext, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isPreconditionFailure(e)) throw e;
+      if (attempt >= ctx.cfg.conflictRetries) {
+        ctx.repo.counters.conflicts++;
+        throw new ContextServicesError(
+          'CONFLICT',
+          `Other writers kept changing the same data; gave up after ${attempt + 1} attempts, try again`,
+          { details: { attempts: attempt + 1 }, cause: e },
+        );
+      }
+      ctx.repo.counters.conflictRetries++;
+      await backoff(attempt);
+    }
+  }
+}
+
+/**
+ * Serialize a write on one service of one tenant (L7): in this process through the service's
+ * queue; with shared writers also across processes, the commit holding only if the service is
+ * unchanged since `fn` read it, `fn` being run again otherwise ({@link retrying}).
+ */
 export function onService<T>(
   ctx: EngineContext,
   keys: TenantKeys,
   sid: string,
   fn: () => Promise<T>,
 ): Promise<T> {
-  return ctx.repo.serialize(keys.service(sid), fn);
+  return ctx.repo.serialize(keys.service(sid), ctx.repo.shared ? () => retrying(ctx, fn) : fn);
 }
 
 /**
- * Run `fn` for a new service under its queue; with application ids, first make sure no stored
- * service has the id (a start would otherwise overwrite it and strand its index entries).
+ * Run `fn` for a new service under its queue, once: with application ids, first make sure no
+ * stored service has the id (a start would otherwise overwrite it and strand its index entries);
+ * with shared writers the commit also requires the record to be still absent, and a service
+ * written meanwhile by another process under the same id is reported the same way.
+ * @throws ContextServicesError `SERVICE_EXISTS`; `PRECONDITION_FAILED` from `fn`'s other conditions.
  */
 export function onNewService<T>(
   ctx: EngineContext,
@@ -114,12 +157,20 @@ export function onNewService<T>(
   sid: string,
   fn: () => Promise<T>,
 ): Promise<T> {
-  return onService(ctx, keys, sid, async () => {
-    if (ctx.customIds && (await ctx.repo.getService(keys, sid)) !== undefined) {
-      throw new ContextServicesError('SERVICE_EXISTS', `Service ${sid} already exists`, {
-        details: { service_id: sid },
-      });
+  const exists = (cause?: unknown) =>
+    new ContextServicesError('SERVICE_EXISTS', `Service ${sid} already exists`, {
+      details: { service_id: sid },
+      cause,
+    });
+  return ctx.repo.serialize(keys.service(sid), async () => {
+    if (ctx.customIds && (await ctx.repo.getService(keys, sid)) !== undefined) throw exists();
+    try {
+      return await fn();
+    } catch (e) {
+      if (isPreconditionFailure(e) && (e as ContextServicesError).details?.key === keys.service(sid)) {
+        throw exists(e);
+      }
+      throw e;
     }
-    return fn();
   });
 }

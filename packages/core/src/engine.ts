@@ -3,12 +3,17 @@ import { ChangeLog } from './change-log.js';
 import { changes, sweepChanges } from './changes.js';
 import { systemClock } from './clock.js';
 import { resolveConfig } from './config.js';
-import { createContext } from './context.js';
+import { createContext, randomServiceId } from './context.js';
+import { ContextServicesError } from './errors.js';
 import type { ContextEvent } from './events.js';
+import { SweepLease } from './lease.js';
 import * as maintenance from './maintenance.js';
 import * as reads from './reads.js';
+import { probeStore } from './ready.js';
 import { Repo } from './repo.js';
 import * as writes from './writes.js';
+
+const closedError = () => new ContextServicesError('CLOSED', 'The engine is closed');
 
 function warnListenerError(error: unknown, event: ContextEvent): void {
   process.emitWarning(`Context Services listener for ${event.type} threw: ${String(error)}`, {
@@ -38,8 +43,16 @@ export async function createContextServices(options: EngineOptions): Promise<Con
   const cfg = resolveConfig(options.config);
   const clock = options.clock ?? systemClock;
   const log = new ChangeLog(options.store, clock);
-  const repo = new Repo(options.store, log, cfg.cacheSize, options.onListenerError ?? warnListenerError);
+  const repo = new Repo(
+    options.store,
+    log,
+    cfg.cacheSize,
+    options.onListenerError ?? warnListenerError,
+    cfg.limits.serviceBytes,
+  );
   const ctx = createContext(repo, clock, cfg, options.ids);
+  // Engines sharing the store take turns at sweeping (SPEC §11).
+  const lease = repo.shared ? new SweepLease(options.store, clock, randomServiceId()) : undefined;
   await options.store.open();
 
   let timer: NodeJS.Timeout | undefined;
@@ -68,14 +81,17 @@ export async function createContextServices(options: EngineOptions): Promise<Con
     listTasks: (sid, q, o) => reads.listTasks(ctx, sid, q, o),
     getTask: (sid, id, q, o) => reads.getTask(ctx, sid, id, q, o),
     purge: (body, o) => maintenance.purge(ctx, body, o),
-    exportServices: (q, o) => maintenance.exportServices(ctx, q, o),
+    // The query's export_content decides what the iterable yields (ExportItem); the
+    // implementation yields exactly that, which its untyped result cannot say.
+    exportServices: ((q, o) => maintenance.exportServices(ctx, q, o)) as ContextServices['exportServices'],
     importServices: (items, o) => maintenance.importServices(ctx, items, o),
     changes: (q, o) => changes(ctx, q, o),
     sweep(now) {
       const at = now ?? clock.now();
       const run = sweeping.then(async () => {
-        const result = await maintenance.sweep(ctx, at);
-        await sweepChanges(ctx, at);
+        const result = await maintenance.sweep(ctx, at, lease);
+        // The change log's retention, by the engine holding the sweep lease (renewed here).
+        if (lease === undefined || (await lease.acquire())) await sweepChanges(ctx, at);
         return result;
       });
       sweeping = run.catch(() => undefined);
@@ -84,6 +100,8 @@ export async function createContextServices(options: EngineOptions): Promise<Con
     startSweeper(intervalMs = 60_000) {
       if (!(intervalMs > 0)) throw new TypeError('startSweeper: intervalMs must be > 0');
       if (timer !== undefined) return;
+      // The lease outlives one interval only a little: a dead engine's turn passes on within about one.
+      if (lease !== undefined) lease.duration = intervalMs;
       timer = setInterval(() => {
         engine
           .sweep()
@@ -95,10 +113,15 @@ export async function createContextServices(options: EngineOptions): Promise<Con
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
       await sweeping;
+      await lease?.release();
+    },
+    stats() {
+      return { ...repo.counters };
     },
     on(type: string, listener: (event: never) => void) {
       return repo.on(type, listener as (event: ContextEvent) => void);
     },
+    ready: (o) => (closed === undefined ? probeStore(options.store, o) : Promise.reject(closedError())),
     close() {
       closed ??= (async () => {
         await engine.stopSweeper();

@@ -23,6 +23,7 @@ export {
   parseTaskQuery,
   type RawQuery,
 } from './query.js';
+export { probeStore, type ReadyOptions } from './ready.js';
 export { schemas, validators } from './schemas.js';
 export type {
   AppendOp,
@@ -33,6 +34,12 @@ export type {
   Store,
   StoreCapabilities,
 } from './store.js';
-export { checkBatch, checkKey, checkRange } from './store-checks.js';
+export {
+  checkBatch,
+  checkKey,
+  checkRange,
+  failedPrecondition,
+  preconditionFailed,
+} from './store-checks.js';
 export { formatInstant, parseInstant, parseLifetime } from './time.js';
 export { DOCUMENTED_FIELDS } from './validate.js';

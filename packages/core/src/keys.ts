@@ -9,6 +9,8 @@
  * - `T s/<sid>/`                 service record
  * - `T s/<sid>/s/<id>`           state record; `T s/<sid>/t/<id>` task record
  * - `T s/<sid>/x/<name>`         one extension of the service (escaped name)
+ * - `T s/<sid>/y/<s|t>/<id>/<name>` one extension of a state or task: after every record of the
+ *                                service, so that one range read of its states and tasks reads none
  * - `T s/<sid>/as/<id>`          marker of an active state
  * - `T s/<sid>/at/<state|0>/<id>` marker of an active task, grouped by owning state
  * - `T c/<customer>/<ts>/<sid>`  services by customer and start time
@@ -20,7 +22,14 @@
  * - `T lw`                       the change log's floor: the highest position retention removed
  * - `x/<ts>/<tenant>/<sid>`      expiry deadlines, all tenants
  * - `a/<ts>/<tenant>/<sid>`      auto-complete deadlines, all tenants
+ *
+ * Coordination keys, written only on stores with shared writers (SPEC §11):
+ * - `T mc/<hash>`                composite-start claim of one match tuple (hashed: no customer
+ *                                id or contact key in clear); value: a counter
+ * - `l/sweep`                    the sweep lease; value: `{"owner": …, "until": ms}`
+ * - `h/ready`                    written by the readiness probe (no meaning, never read back)
  */
+import { createHash } from 'node:crypto';
 
 /** Escape a user string for use as one key component (see module doc). */
 export function escapeComponent(value: string): string {
@@ -80,6 +89,9 @@ export function prefixRange(prefix: string): { gte: string; lt: string } {
   return { gte: prefix, lt: prefixEnd(prefix) };
 }
 
+/** The kind of a child in its keys: `s` state, `t` task. */
+export type ChildKind = 's' | 't';
+
 /** Key builders for one tenant's namespace. */
 export class TenantKeys {
   readonly tenant: string;
@@ -112,6 +124,10 @@ export class TenantKeys {
   }
   serviceExtensionsPrefix(sid: string): string {
     return `${this.prefix}s/${sid}/x/`;
+  }
+  /** One extension of a state (`s`) or task (`t`). */
+  childExtension(sid: string, kind: ChildKind, id: number, name: string): string {
+    return `${this.prefix}s/${sid}/y/${kind}/${encodeId(id)}/${escapeComponent(name)}`;
   }
   activeState(sid: string, id: number): string {
     return `${this.prefix}s/${sid}/as/${encodeId(id)}`;
@@ -159,6 +175,15 @@ export class TenantKeys {
   changesFloor(): string {
     return `${this.prefix}lw`;
   }
+  /**
+   * The composite-start claim of a match tuple (shared stores): every composite start that creates
+   * a service for the tuple changes it under a precondition, so that two processes matching the
+   * same item at once cannot both create one.
+   */
+  claim(customerId: string | undefined, contactKey: string | undefined, type: string | undefined): string {
+    const tuple = this.matchPrefix(customerId, contactKey, type);
+    return `${this.prefix}mc/${createHash('sha256').update(tuple).digest('base64url').slice(0, 22)}`;
+  }
   expiry(ms: number, sid: string): string {
     return `x/${encodeTime(ms)}/${this.escapedTenant}/${sid}`;
   }
@@ -166,6 +191,11 @@ export class TenantKeys {
     return `a/${encodeTime(ms)}/${this.escapedTenant}/${sid}`;
   }
 }
+
+/** The sweep lease of engines sharing a store (SPEC §11). */
+export const SWEEP_LEASE_KEY = 'l/sweep';
+/** The key the readiness probe reads and writes; outside every other prefix. */
+export const READY_KEY = 'h/ready';
 
 /** The global deadline indexes: `x/` expiry, `a/` auto-complete. */
 export const DEADLINE_PREFIX = { expiry: 'x/', autoComplete: 'a/' } as const;

@@ -1,6 +1,14 @@
 /** Maintenance (SPEC §8): purge, export selection, import, and the expiry / auto-complete sweep. */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { CallOptions, ExportQuery, PurgeOperation, ServiceView, SweepResult } from './api.js';
+import type {
+  CallOptions,
+  ExportQuery,
+  ImportOptions,
+  ImportResult,
+  PurgeOperation,
+  ServiceView,
+  SweepResult,
+} from './api.js';
 import { type EngineContext, onService } from './context.js';
 import { ContextServicesError, invalid, isContextServicesError } from './errors.js';
 import {
@@ -11,6 +19,7 @@ import {
   parseDeadlineKey,
   TenantKeys,
 } from './keys.js';
+import type { SweepLease } from './lease.js';
 import * as rules from './lifecycle.js';
 import type { ServiceRecord, StateRecord, TaskRecord } from './records.js';
 import {
@@ -259,6 +268,7 @@ function entityFrom<T extends StateRecord | TaskRecord>(
     state_id: kind === 'task' ? f.state_id : undefined,
     est_duration: f.est_duration,
     started: rules.eventRecord(s.fields, 0),
+    ext_names: Object.keys(s.extensions),
     ext: s.extensions,
   };
   if (end !== undefined) {
@@ -315,31 +325,42 @@ function checkImportedChildren(states: readonly StateRecord[], tasks: readonly T
   }
 }
 
-/** Import services exported with `export_content`, keeping their ids; each service is one atomic write. */
+/**
+ * Import services exported with `export_content`, keeping their ids; each service is one atomic
+ * write. With `skipExisting`, an id already stored is counted in `skipped` instead of failing.
+ */
 export async function importServices(
   ctx: EngineContext,
   services: AsyncIterable<unknown> | Iterable<unknown>,
-  options?: CallOptions,
-): Promise<{ imported: number }> {
+  options?: ImportOptions,
+): Promise<ImportResult> {
   const keys = ctx.keys(options);
-  let imported = 0;
+  const skip = options?.skipExisting === true;
+  const result: ImportResult = { imported: 0, skipped: 0 };
   for await (const item of services) {
+    const n = result.imported + result.skipped;
     try {
-      await importOne(ctx, keys, item);
+      if (await importOne(ctx, keys, item, skip)) result.imported++;
+      else result.skipped++;
     } catch (e) {
       if (isContextServicesError(e)) {
-        throw new ContextServicesError(e.code, `import item ${imported}: ${e.message}`, {
-          details: { ...e.details, item: imported },
+        throw new ContextServicesError(e.code, `import item ${n}: ${e.message}`, {
+          details: { ...e.details, item: n },
         });
       }
       throw e;
     }
-    imported++;
   }
-  return { imported };
+  return result;
 }
 
-async function importOne(ctx: EngineContext, keys: TenantKeys, item: unknown): Promise<void> {
+/** Import one item; false when it was skipped because its id is already stored. */
+async function importOne(
+  ctx: EngineContext,
+  keys: TenantKeys,
+  item: unknown,
+  skip: boolean,
+): Promise<boolean> {
   if (typeof item !== 'object' || item === null || Array.isArray(item))
     throw invalid('service', 'must be a JSON object');
   const view = item as Record<string, unknown>;
@@ -401,19 +422,28 @@ async function importOne(ctx: EngineContext, keys: TenantKeys, item: unknown): P
     now,
     ctx.cfg.rules,
   );
-  await onService(ctx, keys, sid, async () => {
+  return onService(ctx, keys, sid, async () => {
     if ((await ctx.repo.getService(keys, sid)) !== undefined) {
+      if (skip) return false;
       throw new ContextServicesError('SERVICE_EXISTS', `Service ${sid} already exists`, {
         details: { service_id: sid },
       });
     }
     await ctx.repo.commit(keys, {}, { ...created, service, states, tasks, events: [] });
+    return true;
   });
 }
 
-/** Expire and auto-complete everything due at `now`, in bounded batches. */
-export async function sweep(ctx: EngineContext, now: number): Promise<SweepResult> {
+/**
+ * Expire and auto-complete everything due at `now`, in bounded batches. With a `lease` (shared
+ * stores) the sweep runs only while this engine holds it: taken first (else nothing is done),
+ * renewed before every further page (else the sweep stops where it is). Each service is handled
+ * by a conditional write either way, so one that another engine handled meanwhile is skipped.
+ */
+export async function sweep(ctx: EngineContext, now: number, lease?: SweepLease): Promise<SweepResult> {
   const result: SweepResult = { expired: 0, autoCompleted: 0 };
+  if (lease !== undefined && !(await lease.acquire())) return result;
+  let held = true;
   const tenants = new Map<string, TenantKeys>();
   const keysOf = (tenant: string) => {
     const k = tenants.get(tenant) ?? new TenantKeys(tenant);
@@ -423,7 +453,14 @@ export async function sweep(ctx: EngineContext, now: number): Promise<SweepResul
   /** Run `fn` under the queue of each service whose deadline under `prefix` is due. */
   const forDue = async (prefix: string, fn: (keys: TenantKeys, sid: string) => Promise<void>) => {
     const range = { gte: prefix, lt: `${prefix}${encodeTime(now + 1)}/` };
+    let first = prefix === DEADLINE_PREFIX.expiry;
     for await (const page of pages(ctx, range, ctx.cfg.batchSize)) {
+      if (!held) return;
+      if (lease !== undefined && !first && !(await lease.acquire())) {
+        held = false;
+        return;
+      }
+      first = false;
       await throttled(page, ([k]) => {
         const { tenant, sid } = parseDeadlineKey(k);
         const keys = keysOf(tenant);

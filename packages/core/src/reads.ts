@@ -7,11 +7,9 @@ import type {
   ServiceView,
   StateListQuery,
   StateQuery,
-  StateView,
   Status,
   TaskListQuery,
   TaskQuery,
-  TaskView,
   TypeValue,
 } from './api.js';
 import { type EngineContext, requireService } from './context.js';
@@ -19,7 +17,7 @@ import { invalid, serviceNotFound, stateNotFound, taskNotFound } from './errors.
 import { encodeTime, lastComponent, prefixEnd, type TenantKeys } from './keys.js';
 import { parseId } from './query.js';
 import type { ServiceRecord, StateRecord, TaskRecord } from './records.js';
-import type { Aggregate } from './repo.js';
+import type { Children } from './repo.js';
 import { parseInstant } from './time.js';
 import { checkString, isServiceId } from './validate.js';
 import { byStart, extensionFilters, needsChildren, serviceView, stateView, taskView } from './views.js';
@@ -63,19 +61,42 @@ function typeMatches(types: readonly TypeValue[] | undefined, v: TypeValue | und
   return types === undefined || (v !== undefined && types.some((t) => String(t) === String(v)));
 }
 
-/** One snapshot of a visible service with all children, sorted, or SERVICE_NOT_FOUND. */
-async function aggregate(ctx: EngineContext, keys: TenantKeys, sid: string): Promise<Aggregate> {
+/** The records of a visible service from one snapshot iterator (states, and tasks if asked), or SERVICE_NOT_FOUND. */
+async function children(
+  ctx: EngineContext,
+  keys: TenantKeys,
+  sid: string,
+  tasks: boolean,
+): Promise<Children> {
   if (!isServiceId(sid)) throw serviceNotFound(String(sid));
-  const a = await ctx.repo.loadAll(keys, sid);
-  if (a === undefined || a.service.expires <= ctx.clock.now()) throw serviceNotFound(sid);
-  a.states.sort(byStart);
-  a.tasks.sort(byStart);
-  return a;
+  const c = await ctx.repo.loadChildren(keys, sid, tasks);
+  if (c === undefined || c.service.expires <= ctx.clock.now()) throw serviceNotFound(sid);
+  return c;
+}
+
+/**
+ * Run a read until the extension values it selects were read at the same instant as its records
+ * (the service version did not move in between, L7). Reads only what the read returns.
+ */
+async function consistent<T>(read: () => Promise<T | undefined>): Promise<T> {
+  for (;;) {
+    const out = await read();
+    if (out !== undefined) return out;
+  }
 }
 
 function cloneView<T>(view: T, hasExtensions: boolean): T {
   // Extension values are shared with cached records: callers get their own copy.
   return hasExtensions ? structuredClone(view) : view;
+}
+
+/** Tasks embedded by a query (`active_tasks`, `completed_tasks`). */
+function embedded<T extends StateRecord | TaskRecord>(
+  list: readonly T[],
+  active?: boolean,
+  completed?: boolean,
+) {
+  return list.filter((x) => (x.completed === undefined ? active === true : completed === true));
 }
 
 async function renderService(
@@ -85,17 +106,27 @@ async function renderService(
   q: ServiceQuery,
 ): Promise<ServiceView | undefined> {
   const ext = extensionFilters(q.extensions, 'Service');
-  let states: StateRecord[] = [];
-  let tasks: TaskRecord[] = [];
-  let serviceExt: Record<string, unknown> = {};
   if (needsChildren(q)) {
-    const a = await ctx.repo.loadAll(keys, s.id);
-    if (a === undefined) return undefined;
-    states = a.states.sort(byStart);
-    tasks = a.tasks.sort(byStart);
-    serviceExt = a.ext;
-    s = a.service;
-  } else if (s.ext_names.some(ext.top)) {
+    // Only the records a query embeds, and of their extensions only those it selects.
+    const withTasks = Boolean(q.active_tasks || q.completed_tasks);
+    const found = await consistent(async () => {
+      const c = await ctx.repo.loadChildren(keys, s.id, withTasks);
+      if (c === undefined) return { view: undefined };
+      const v = await ctx.repo.extensionValues(keys, c.service, {
+        service: c.service.ext_names.filter(ext.top),
+        states: embedded(c.states, q.active_states, q.completed_states),
+        tasks: embedded(c.tasks, q.active_tasks, q.completed_tasks),
+        names: (kind, r) => r.ext_names.filter(kind === 's' ? ext.State : ext.Task),
+      });
+      if (v === undefined) return undefined;
+      return {
+        view: serviceView(c.service, v.service, v.states.sort(byStart), v.tasks.sort(byStart), q, ext),
+      };
+    });
+    return found.view === undefined ? undefined : cloneView(found.view, q.extensions !== undefined);
+  }
+  let serviceExt: Record<string, unknown> = {};
+  if (s.ext_names.some(ext.top)) {
     // The extensions live under keys of their own: only those the query selects are read, with
     // the record again, from one snapshot.
     const read = (await ctx.repo.withExtensions(keys, [s], (r) => r.ext_names.filter(ext.top))).get(s.id);
@@ -103,7 +134,7 @@ async function renderService(
     s = read.service;
     serviceExt = read.ext;
   }
-  return cloneView(serviceView(s, serviceExt, states, tasks, q, ext), q.extensions !== undefined);
+  return cloneView(serviceView(s, serviceExt, [], [], q, ext), q.extensions !== undefined);
 }
 
 /** SRV.14 */
@@ -177,7 +208,7 @@ export async function listServices(
   return out;
 }
 
-/** SRV.12 */
+/** SRV.12: the service's states (and their tasks only when embedded); extensions only those selected. */
 export async function listStates(
   ctx: EngineContext,
   sid: string,
@@ -187,26 +218,39 @@ export async function listStates(
   const keys = ctx.keys(options);
   checkQuery(q);
   const { offset, limit } = paging(ctx, q);
-  const a = await aggregate(ctx, keys, sid);
   const ext = extensionFilters(q.extensions, 'State');
-  const chosen = a.states
-    .filter((st) => statusMatches(q.status, st.completed) && typeMatches(q.state_types, st.state_type))
-    .slice(offset, offset + limit);
-  // Tasks grouped once, and only when embedded: not once per state.
-  const byState = new Map<number, TaskRecord[]>();
-  if (q.active_tasks || q.completed_tasks) {
-    for (const t of a.tasks) {
-      if (t.state_id === undefined) continue;
-      const list = byState.get(t.state_id) ?? [];
-      byState.set(t.state_id, list);
+  const withTasks = Boolean(q.active_tasks || q.completed_tasks);
+  const views = await consistent(async () => {
+    const c = await children(ctx, keys, sid, withTasks);
+    const chosen = c.states
+      .sort(byStart)
+      .filter((st) => statusMatches(q.status, st.completed) && typeMatches(q.state_types, st.state_type))
+      .slice(offset, offset + limit);
+    const ids = new Set(chosen.map((st) => st.id));
+    const tasks = embedded(
+      c.tasks.filter((t) => t.state_id !== undefined && ids.has(t.state_id)),
+      q.active_tasks,
+      q.completed_tasks,
+    );
+    const v = await ctx.repo.extensionValues(keys, c.service, {
+      states: chosen,
+      tasks,
+      names: (kind, r) => r.ext_names.filter(kind === 's' ? ext.top : ext.Task),
+    });
+    if (v === undefined) return undefined;
+    // Tasks grouped once, not once per state.
+    const byState = new Map<number, TaskRecord[]>();
+    for (const t of v.tasks.sort(byStart)) {
+      const list = byState.get(t.state_id as number) ?? [];
+      byState.set(t.state_id as number, list);
       list.push(t);
     }
-  }
-  const views: StateView[] = chosen.map((st) => stateView(st, byState.get(st.id) ?? [], q, ext, sid));
+    return v.states.map((st) => stateView(st, byState.get(st.id) ?? [], q, ext, sid));
+  });
   return cloneView(views, q.extensions !== undefined);
 }
 
-/** SRV.15 */
+/** SRV.15: the state's record (its tasks only when embedded) and the extensions selected. */
 export async function getState(
   ctx: EngineContext,
   sid: string,
@@ -217,23 +261,33 @@ export async function getState(
   const keys = ctx.keys(options);
   checkQuery(q);
   const id = parseId('state_id', stateId);
-  let st: StateRecord | undefined;
-  let tasks: TaskRecord[] = [];
-  if (q.active_tasks || q.completed_tasks) {
-    const a = await aggregate(ctx, keys, sid);
-    st = a.states.find((x) => x.id === id);
-    tasks = a.tasks.filter((t) => t.state_id === id);
-  } else {
-    // No tasks wanted: two keys, whatever the size of the service.
-    await requireService(ctx, keys, sid);
-    st = await ctx.repo.getState(keys, sid, id);
-  }
-  if (st === undefined) throw stateNotFound(sid, id);
-  const view = stateView(st, tasks, q, extensionFilters(q.extensions, 'State'), sid);
+  const ext = extensionFilters(q.extensions, 'State');
+  const withTasks = Boolean(q.active_tasks || q.completed_tasks);
+  const view = await consistent(async () => {
+    const s = await requireService(ctx, keys, sid);
+    const st = await ctx.repo.getState(keys, sid, id);
+    if (st === undefined) throw stateNotFound(sid, id);
+    const tasks = withTasks
+      ? embedded(
+          (await ctx.repo.loadTasks(keys, sid)).filter((t) => t.state_id === id),
+          q.active_tasks,
+          q.completed_tasks,
+        )
+      : [];
+    const v = await ctx.repo.extensionValues(keys, s, {
+      states: [st],
+      tasks,
+      names: (kind, r) => r.ext_names.filter(kind === 's' ? ext.top : ext.Task),
+      // The state and its tasks come from two reads: they must show the same instant.
+      check: withTasks,
+    });
+    if (v === undefined) return undefined;
+    return stateView(v.states[0] as StateRecord, v.tasks.sort(byStart), q, ext, sid);
+  });
   return cloneView(view, q.extensions !== undefined);
 }
 
-/** SRV.13 */
+/** SRV.13: the task records of the service (no state, no state extension) and the extensions selected. */
 export async function listTasks(
   ctx: EngineContext,
   sid: string,
@@ -244,21 +298,28 @@ export async function listTasks(
   checkQuery(q);
   const { offset, limit } = paging(ctx, q);
   const stateId = q.state_id === undefined ? undefined : parseId('state_id', q.state_id);
-  const a = await aggregate(ctx, keys, sid);
   const ext = extensionFilters(q.extensions, 'Task');
-  const views: TaskView[] = a.tasks
-    .filter(
-      (t) =>
-        statusMatches(q.status, t.completed) &&
-        typeMatches(q.task_types, t.task_type) &&
-        (stateId === undefined || t.state_id === stateId),
-    )
-    .slice(offset, offset + limit)
-    .map((t) => taskView(t, ext.top, sid));
+  const views = await consistent(async () => {
+    const s = await requireService(ctx, keys, sid);
+    const chosen = (await ctx.repo.loadTasks(keys, sid))
+      .sort(byStart)
+      .filter(
+        (t) =>
+          statusMatches(q.status, t.completed) &&
+          typeMatches(q.task_types, t.task_type) &&
+          (stateId === undefined || t.state_id === stateId),
+      )
+      .slice(offset, offset + limit);
+    const v = await ctx.repo.extensionValues(keys, s, {
+      tasks: chosen,
+      names: (_kind, r) => r.ext_names.filter(ext.top),
+    });
+    return v?.tasks.map((t) => taskView(t, ext.top, sid));
+  });
   return cloneView(views, q.extensions !== undefined);
 }
 
-/** SRV.16 */
+/** SRV.16: the task's record and the extensions selected. */
 export async function getTask(
   ctx: EngineContext,
   sid: string,
@@ -269,8 +330,16 @@ export async function getTask(
   const keys = ctx.keys(options);
   checkQuery(q);
   const id = parseId('task_id', taskId);
-  await requireService(ctx, keys, sid);
-  const t = await ctx.repo.getTask(keys, sid, id);
-  if (t === undefined) throw taskNotFound(sid, id);
-  return cloneView(taskView(t, extensionFilters(q.extensions, 'Task').top, sid), q.extensions !== undefined);
+  const ext = extensionFilters(q.extensions, 'Task');
+  const view = await consistent(async () => {
+    const s = await requireService(ctx, keys, sid);
+    const t = await ctx.repo.getTask(keys, sid, id);
+    if (t === undefined) throw taskNotFound(sid, id);
+    const v = await ctx.repo.extensionValues(keys, s, {
+      tasks: [t],
+      names: (_kind, r) => r.ext_names.filter(ext.top),
+    });
+    return v === undefined ? undefined : taskView(v.tasks[0] as TaskRecord, ext.top, sid);
+  });
+  return cloneView(view, q.extensions !== undefined);
 }

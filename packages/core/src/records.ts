@@ -32,10 +32,19 @@ interface EntityRecord {
   readonly disposition_desc?: string;
 }
 
-/** States and tasks carry their extensions (attached data) in their own record. */
+/**
+ * States and tasks list their extensions (attached data), each stored under a key of its own
+ * (like the service's), so that reading a state or a task reads only the extensions a query selects.
+ */
 interface ChildRecord extends EntityRecord {
-  /** Extensions (attached data), by name. */
-  readonly ext: Readonly<Record<string, unknown>>;
+  /** The names of the extensions, each stored under its own key. */
+  readonly ext_names: readonly string[];
+  /**
+   * Extension values at hand, by name: in memory, those a read loaded; in records stored before
+   * extensions had keys of their own, all of them inline. A write stores them under their own keys
+   * and drops the field, so such a record moves to the current layout on its next write.
+   */
+  readonly ext?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -73,6 +82,12 @@ export interface ServiceRecord extends EntityRecord {
   readonly next_task: number;
   /** States + tasks (SPEC §10 limit). */
   readonly children: number;
+  /**
+   * Stored bytes (UTF-8) of the values of the service's states, tasks and every extension (its own
+   * record is measured when a write is checked against the budget of SPEC §10). Absent in records
+   * written before it was kept: the next write counts it once.
+   */
+  readonly bytes?: number;
 }
 
 export interface StateRecord extends ChildRecord {
@@ -127,4 +142,21 @@ export function stateIndexEntries(keys: TenantKeys, sid: string, st: StateRecord
 /** Index entries of a task: the active marker (grouped by state) while active. */
 export function taskIndexEntries(keys: TenantKeys, sid: string, t: TaskRecord): Map<string, string> {
   return new Map(t.completed === undefined ? [[keys.activeTask(sid, t.state_id, t.id), '']] : []);
+}
+
+/** Bytes of a stored value as the store keeps it (UTF-8). */
+export function valueBytes(value: string): number {
+  return Buffer.byteLength(value, 'utf8');
+}
+
+/** The stored size of state and task records read by {@link childFromStore}: what a write replacing one frees. */
+export const storedBytes = new WeakMap<StateRecord | TaskRecord, number>();
+
+/** A state or task record as stored: records written before `ext_names` existed list their inline extensions. */
+export function childFromStore<T extends StateRecord | TaskRecord>(raw: string): T {
+  const parsed = JSON.parse(raw) as T & { ext_names?: readonly string[] };
+  const rec: T =
+    parsed.ext_names === undefined ? { ...parsed, ext_names: Object.keys(parsed.ext ?? {}) } : parsed;
+  storedBytes.set(rec, valueBytes(raw));
+  return rec;
 }

@@ -4,12 +4,14 @@
  * bounded cache and emits events after commit. Knows keys and records; knows nothing of HTTP.
  */
 import { LRUCache } from 'lru-cache';
-import type { ChangeLog } from './change-log.js';
+import type { ChangeLog, LogAppend } from './change-log.js';
 import { ContextServicesError } from './errors.js';
 import type { ContextEvent } from './events.js';
-import { lastComponent, prefixRange, type TenantKeys, unescapeComponent } from './keys.js';
+import { type ChildKind, lastComponent, prefixEnd, prefixRange, type TenantKeys } from './keys.js';
+import { layOut } from './layout.js';
 import type { Change } from './lifecycle.js';
 import {
+  childFromStore,
   type ServiceRecord,
   type StateRecord,
   serviceIndexEntries,
@@ -17,7 +19,7 @@ import {
   type TaskRecord,
   taskIndexEntries,
 } from './records.js';
-import type { BatchOp, Store } from './store.js';
+import type { BatchOp, BatchOptions, Precondition, Store } from './store.js';
 
 /** The records a change started from (absent = new). */
 export interface Before {
@@ -34,7 +36,38 @@ export interface Aggregate {
   readonly tasks: TaskRecord[];
 }
 
+/** A service record with the states and tasks a read asked for, from one snapshot iterator. */
+export interface Children {
+  readonly service: ServiceRecord;
+  readonly states: StateRecord[];
+  readonly tasks: TaskRecord[];
+}
+
+/** The extensions a read selects: of the service by name, and of some states and tasks. */
+export interface ExtensionWants {
+  readonly service?: readonly string[];
+  readonly states?: readonly StateRecord[];
+  readonly tasks?: readonly TaskRecord[];
+  /** The names wanted of one state or task (default: all it has). */
+  readonly names?: (kind: ChildKind, rec: StateRecord | TaskRecord) => readonly string[];
+  /** Check the service version even when no value is read: the records came from several reads. */
+  readonly check?: boolean;
+}
+
+/** Values read for {@link ExtensionWants}; states and tasks come back with `ext` holding theirs. */
+export interface ExtensionValues {
+  readonly service: Record<string, unknown>;
+  readonly states: StateRecord[];
+  readonly tasks: TaskRecord[];
+}
+
 type Listener = (event: ContextEvent) => void;
+
+/** Writes a commit carries beside its change (coordination keys such as a composite claim). */
+export interface Guard {
+  readonly ops: readonly BatchOp[];
+  readonly preconditions: readonly Precondition[];
+}
 
 function diff(
   ops: BatchOp[],
@@ -48,15 +81,31 @@ function diff(
 
 const NO_ENTRIES = new Map<string, string>();
 
+/** The options of a commit's batch: the change log's append, and the preconditions. */
+function batchOptions(log: LogAppend, preconditions: readonly Precondition[]): BatchOptions | undefined {
+  if (preconditions.length === 0) return log.options;
+  return { ...log.options, preconditions };
+}
+
 export class Repo {
   readonly store: Store;
   /** The change log (SPEC §12): its entries ride in every commit's batch. */
   readonly log: ChangeLog;
+  /**
+   * Other processes write the store (SPEC §11): every commit carries a precondition on the service
+   * record it started from, and the cache is off (another process may have made it stale).
+   */
+  readonly shared: boolean;
+  /** Counters behind `ContextServices.stats()`. */
+  readonly counters = { conflictRetries: 0, conflicts: 0 };
   readonly #cache: LRUCache<string, ServiceRecord> | undefined;
+  /** With shared writers: the stored text of each service record read, for its precondition. */
+  readonly #raw = new WeakMap<ServiceRecord, string>();
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #listeners = new Map<string, Set<Listener>>();
   readonly #onListenerError: (error: unknown, event: ContextEvent) => void;
   #closed = false;
+  readonly #budget: number;
   /** Bumped before every write: a read that raced a write must not refill the cache with the old record. */
   #writes = 0;
   #writing = 0;
@@ -66,10 +115,14 @@ export class Repo {
     log: ChangeLog,
     cacheSize: number,
     onListenerError: (error: unknown, event: ContextEvent) => void,
+    /** Stored bytes one service may hold (SPEC §10). */
+    serviceBytes = Number.POSITIVE_INFINITY,
   ) {
+    this.#budget = serviceBytes;
     this.store = store;
     this.log = log;
-    this.#cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : undefined;
+    this.shared = store.capabilities.sharedWriters === true;
+    this.#cache = cacheSize > 0 && !this.shared ? new LRUCache({ max: cacheSize }) : undefined;
     this.#onListenerError = onListenerError;
   }
 
@@ -103,6 +156,7 @@ export class Repo {
     const raw = await this.store.get(key);
     if (raw === undefined) return undefined;
     const rec = JSON.parse(raw) as ServiceRecord;
+    if (this.shared) this.#raw.set(rec, raw);
     if (epoch === this.#writes) this.#cache?.set(key, rec);
     return rec;
   }
@@ -127,18 +181,22 @@ export class Repo {
       const raw = raws[j];
       if (raw === undefined) return;
       const rec = JSON.parse(raw) as ServiceRecord;
+      if (this.shared) this.#raw.set(rec, raw);
       out[i] = rec;
       cache?.set(keys.service(rec.id), rec);
     });
     return out;
   }
 
-  async getChildren<T>(keysOf: (id: number) => string, ids: readonly number[]): Promise<Map<number, T>> {
+  async getChildren<T extends StateRecord | TaskRecord>(
+    keysOf: (id: number) => string,
+    ids: readonly number[],
+  ): Promise<Map<number, T>> {
     const raws = await this.store.getMany(ids.map(keysOf));
     const out = new Map<number, T>();
     ids.forEach((id, i) => {
       const raw = raws[i];
-      if (raw !== undefined) out.set(id, JSON.parse(raw) as T);
+      if (raw !== undefined) out.set(id, childFromStore<T>(raw));
     });
     return out;
   }
@@ -177,23 +235,105 @@ export class Repo {
     return sids;
   }
 
-  /** The service with its extensions and all its states and tasks, from one snapshot iterator (a reader never sees half a write). */
-  async loadAll(keys: TenantKeys, sid: string): Promise<Aggregate | undefined> {
+  /**
+   * The service record with its states (and, with `tasks`, its tasks) from one snapshot
+   * iterator. The range ends before every extension key (they sort after the records), so it
+   * reads no extension, however large.
+   */
+  async loadChildren(keys: TenantKeys, sid: string, tasks: boolean): Promise<Children | undefined> {
     const serviceKey = keys.service(sid);
     const statesPrefix = keys.statesPrefix(sid);
     const tasksPrefix = keys.tasksPrefix(sid);
-    const extPrefix = keys.serviceExtensionsPrefix(sid);
     let service: ServiceRecord | undefined;
-    const ext: Record<string, unknown> = {};
-    const states: StateRecord[] = [];
-    const tasks: TaskRecord[] = [];
-    for await (const [k, v] of this.store.iterate(prefixRange(serviceKey))) {
+    const out: Children = { service: undefined as unknown as ServiceRecord, states: [], tasks: [] };
+    const range = { gte: serviceKey, lt: prefixEnd(tasks ? tasksPrefix : statesPrefix) };
+    for await (const [k, v] of this.store.iterate(range)) {
       if (k === serviceKey) service = JSON.parse(v) as ServiceRecord;
-      else if (k.startsWith(statesPrefix)) states.push(JSON.parse(v) as StateRecord);
-      else if (k.startsWith(tasksPrefix)) tasks.push(JSON.parse(v) as TaskRecord);
-      else if (k.startsWith(extPrefix)) ext[unescapeComponent(k.slice(extPrefix.length))] = JSON.parse(v);
+      else if (k.startsWith(statesPrefix)) out.states.push(childFromStore<StateRecord>(v));
+      else if (k.startsWith(tasksPrefix)) out.tasks.push(childFromStore<TaskRecord>(v));
     }
-    return service === undefined ? undefined : { service, ext, states, tasks };
+    return service === undefined ? undefined : { ...out, service };
+  }
+
+  /** Every task record of a service, and nothing else (one range read). */
+  async loadTasks(keys: TenantKeys, sid: string): Promise<TaskRecord[]> {
+    const tasks: TaskRecord[] = [];
+    for await (const [, v] of this.store.iterate(prefixRange(keys.tasksPrefix(sid))))
+      tasks.push(childFromStore<TaskRecord>(v));
+    return tasks;
+  }
+
+  /**
+   * Extension values of a service and of some of its states and tasks, by key, in one `getMany`
+   * with the service record: when the record is still at the version of `service`, nothing was
+   * written to the service since it was read, so the values belong to the records the caller
+   * holds (L7). Resolves to undefined when a write came in between (the caller reads again) or
+   * the service is gone. Values a record carries inline (stored before extensions had keys of
+   * their own) are taken from it.
+   */
+  async extensionValues(
+    keys: TenantKeys,
+    service: ServiceRecord,
+    want: ExtensionWants,
+  ): Promise<ExtensionValues | undefined> {
+    const sid = service.id;
+    const names = want.names ?? ((_k, r) => r.ext_names);
+    const wanted: string[] = [keys.service(sid)];
+    const serviceNames = want.service ?? [];
+    for (const n of serviceNames) wanted.push(keys.serviceExtension(sid, n));
+    const plan: [ChildKind, StateRecord | TaskRecord, string[]][] = [];
+    for (const [kind, list] of [
+      ['s', want.states ?? []],
+      ['t', want.tasks ?? []],
+    ] as const) {
+      for (const rec of list) {
+        const stored = names(kind, rec).filter((n) => !(rec.ext !== undefined && Object.hasOwn(rec.ext, n)));
+        plan.push([kind, rec, stored]);
+        for (const n of stored) wanted.push(keys.childExtension(sid, kind, rec.id, n));
+      }
+    }
+    // Nothing stored under keys of their own wanted: the records hold all there is to return.
+    const read = wanted.length > 1 || want.check === true;
+    const raws = read ? await this.store.getMany(wanted) : [];
+    if (read) {
+      const head = raws[0];
+      if (head === undefined || (JSON.parse(head) as ServiceRecord).version !== service.version)
+        return undefined;
+    }
+    let i = 1;
+    const next = () => raws[i++];
+    const serviceExt: Record<string, unknown> = {};
+    for (const n of serviceNames) {
+      const raw = next();
+      if (raw !== undefined) serviceExt[n] = JSON.parse(raw);
+    }
+    const out: ExtensionValues = { service: serviceExt, states: [], tasks: [] };
+    for (const [kind, rec, stored] of plan) {
+      const ext: Record<string, unknown> = {};
+      for (const n of names(kind, rec))
+        if (rec.ext !== undefined && Object.hasOwn(rec.ext, n)) ext[n] = rec.ext[n];
+      for (const n of stored) {
+        const raw = next();
+        if (raw !== undefined) ext[n] = JSON.parse(raw);
+      }
+      if (kind === 's') out.states.push({ ...(rec as StateRecord), ext });
+      else out.tasks.push({ ...(rec as TaskRecord), ext });
+    }
+    return out;
+  }
+
+  /** The service with its extensions and all its states and tasks, with all their extensions, as of one instant. */
+  async loadAll(keys: TenantKeys, sid: string): Promise<Aggregate | undefined> {
+    for (;;) {
+      const c = await this.loadChildren(keys, sid, true);
+      if (c === undefined) return undefined;
+      const v = await this.extensionValues(keys, c.service, {
+        service: c.service.ext_names,
+        states: c.states,
+        tasks: c.tasks,
+      });
+      if (v !== undefined) return { service: c.service, ext: v.service, states: v.states, tasks: v.tasks };
+    }
   }
 
   /**
@@ -243,14 +383,48 @@ export class Repo {
     return out;
   }
 
+  /** The current value of one extension of a state (`s`) or task (`t`) (undefined when absent). */
+  async childExtension(
+    keys: TenantKeys,
+    sid: string,
+    kind: ChildKind,
+    rec: StateRecord | TaskRecord,
+    name: string,
+  ): Promise<unknown> {
+    if (rec.ext !== undefined && Object.hasOwn(rec.ext, name)) return rec.ext[name];
+    if (!rec.ext_names.includes(name)) return undefined;
+    const raw = await this.store.get(keys.childExtension(sid, kind, rec.id, name));
+    return raw === undefined ? undefined : JSON.parse(raw);
+  }
+
   /** The current value of one extension of a service (undefined when absent). */
   async serviceExtension(keys: TenantKeys, sid: string, name: string): Promise<unknown> {
     const raw = await this.store.get(keys.serviceExtension(sid, name));
     return raw === undefined ? undefined : JSON.parse(raw);
   }
 
-  /** Commit a change as one atomic batch, then update the cache, then emit its events. */
-  async commit(keys: TenantKeys, before: Before, change: Change): Promise<void> {
+  /**
+   * The precondition that the service record is still the one a write started from (or still
+   * absent for a new service): every write changes the record (its version), so it holding means
+   * nothing of the service changed since it was read. Only with shared writers.
+   */
+  #unchanged(key: string, service: ServiceRecord | undefined): Precondition[] {
+    if (!this.shared) return [];
+    if (service === undefined) return [{ key, absent: true }];
+    return [{ key, value: this.#raw.get(service) ?? JSON.stringify(service) }];
+  }
+
+  /** The stored value of a coordination key (claims, leases); never cached. */
+  readRaw(key: string): Promise<string | undefined> {
+    return this.store.get(key);
+  }
+
+  /**
+   * Commit a change as one atomic batch, then update the cache, then emit its events. With shared
+   * writers the batch holds only if the service record is still `before.service` (else
+   * `PRECONDITION_FAILED`, nothing written, no event); `guard` adds writes and preconditions.
+   */
+  async commit(keys: TenantKeys, before: Before, change: Change, guard?: Guard): Promise<void> {
     const sid = change.service.id;
     const dels: BatchOp[] = [];
     const puts: BatchOp[] = [];
@@ -260,10 +434,9 @@ export class Repo {
       before.service ? serviceIndexEntries(keys, before.service) : NO_ENTRIES,
       serviceIndexEntries(keys, change.service),
     );
-    puts.push({ type: 'put', key: keys.service(sid), value: JSON.stringify(change.service) });
-    for (const [name, value] of Object.entries(change.serviceExt ?? {})) {
-      puts.push({ type: 'put', key: keys.serviceExtension(sid, name), value: JSON.stringify(value) });
-    }
+    // Records and extension values, with the service's stored size (SPEC §10 budget).
+    const laid = await layOut(this.store, keys, before, change, this.#budget);
+    puts.push({ type: 'put', key: keys.service(sid), value: JSON.stringify(laid.service) }, ...laid.puts);
     for (const st of change.states) {
       const prev = before.states?.get(st.id);
       diff(
@@ -272,22 +445,24 @@ export class Repo {
         prev ? stateIndexEntries(keys, sid, prev) : NO_ENTRIES,
         stateIndexEntries(keys, sid, st),
       );
-      puts.push({ type: 'put', key: keys.state(sid, st.id), value: JSON.stringify(st) });
     }
     for (const t of change.tasks) {
       const prev = before.tasks?.get(t.id);
       diff(dels, puts, prev ? taskIndexEntries(keys, sid, prev) : NO_ENTRIES, taskIndexEntries(keys, sid, t));
-      puts.push({ type: 'put', key: keys.task(sid, t.id), value: JSON.stringify(t) });
     }
     const key = keys.service(sid);
+    const preconditions = [...this.#unchanged(key, before.service), ...(guard?.preconditions ?? [])];
+    if (guard !== undefined) puts.push(...guard.ops);
+    // Last before the batch: from here every path settles the entries (once per attempt; a write
+    // retried after PRECONDITION_FAILED appends, and settles, again).
     const log = await this.log.append(keys, change.service, change.events);
     // A failed batch may or may not have reached the store: forget the cached record either way.
     this.#writes++;
     this.#writing++;
     this.#cache?.delete(key);
     try {
-      await this.store.batch([...dels, ...puts, ...log.ops], log.options);
-      this.#cache?.set(key, change.service);
+      await this.store.batch([...dels, ...puts, ...log.ops], batchOptions(log, preconditions));
+      this.#cache?.set(key, laid.service);
     } finally {
       this.#writing--;
       log.settle();
@@ -295,18 +470,22 @@ export class Repo {
     this.emit(change.events);
   }
 
-  /** Delete a service, everything under it and every index entry (L8), atomically. */
+  /**
+   * Delete a service, everything under it and every index entry (L8), atomically. With shared
+   * writers, only if the record is still `service` (else `PRECONDITION_FAILED`).
+   */
   async remove(keys: TenantKeys, service: ServiceRecord, event: ContextEvent): Promise<void> {
     const ops: BatchOp[] = [];
     for await (const [k] of this.store.iterate(prefixRange(keys.service(service.id))))
       ops.push({ type: 'del', key: k });
     for (const k of serviceIndexEntries(keys, service).keys()) ops.push({ type: 'del', key: k });
+    const preconditions = this.#unchanged(keys.service(service.id), service);
     const log = await this.log.append(keys, service, [event]);
     this.#writes++;
     this.#writing++;
     this.#cache?.delete(keys.service(service.id));
     try {
-      await this.store.batch([...ops, ...log.ops], log.options);
+      await this.store.batch([...ops, ...log.ops], batchOptions(log, preconditions));
     } finally {
       this.#writing--;
       log.settle();

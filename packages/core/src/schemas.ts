@@ -1,4 +1,4 @@
-import Type, { type Static, type TSchema } from 'typebox';
+import Type, { type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 
 /**
@@ -158,6 +158,14 @@ const EventView = Type.Object({
   resource_id: Type.Optional(Type.Integer()),
   media_type: Type.Optional(TypeValueSchema),
 });
+const ServiceId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
+/** Only on the top-level object of a response (SPEC §3.2): nested states and tasks omit it. */
+const OwnerId = Type.Optional(
+  Type.String({
+    pattern: '^[A-Za-z0-9_-]{1,64}$',
+    description: 'Only on the top-level object of a response',
+  }),
+);
 const EntityViewFields = {
   est_duration: Type.Optional(Int32),
   started: EventView,
@@ -168,6 +176,7 @@ const EntityViewFields = {
 };
 export const TaskResource = Type.Object(
   {
+    service_id: OwnerId,
     task_id: Id32,
     task_type: Type.Optional(TypeValueSchema),
     state_id: Type.Optional(Id32),
@@ -177,6 +186,7 @@ export const TaskResource = Type.Object(
 );
 export const StateResource = Type.Object(
   {
+    service_id: OwnerId,
     state_id: Id32,
     state_type: Type.Optional(TypeValueSchema),
     previous_state_id: Type.Optional(Id32),
@@ -188,7 +198,7 @@ export const StateResource = Type.Object(
 );
 export const ServiceResource = Type.Object(
   {
-    service_id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+    service_id: ServiceId,
     service_type: Type.Optional(TypeValueSchema),
     customer_id: Type.Optional(Type.String()),
     contact_key: Type.Optional(Type.String()),
@@ -207,18 +217,6 @@ export const ErrorBody = Type.Object({
   exception: Type.String(),
   code: Type.String(),
 });
-
-export type ServiceStartEventBody = Static<typeof ServiceStartEvent>;
-export type ServiceEndEventBody = Static<typeof ServiceEndEvent>;
-export type StateStartEventBody = Static<typeof StateStartEvent>;
-export type StateEndEventBody = Static<typeof StateEndEvent>;
-export type TaskStartEventBody = Static<typeof TaskStartEvent>;
-export type TaskEndEventBody = Static<typeof TaskEndEvent>;
-export type AssociateBodyType = Static<typeof AssociateBody>;
-export type TransitionRequestBody = Static<typeof TransitionRequest>;
-export type ExpirationUpdateBody = Static<typeof ExpirationUpdate>;
-export type CompositeStartRequestBody = Static<typeof CompositeStartRequest>;
-export type PurgeRequestBody = Static<typeof PurgeRequestSchema>;
 
 /** Every schema, by name, for documentation generators (the HTTP adapter's OpenAPI document). */
 export const schemas = {

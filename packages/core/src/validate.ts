@@ -13,8 +13,7 @@ interface Validator<T> {
 /** Keys never accepted anywhere in a body: they could reach an object's prototype (SPEC §3.1). */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** Every documented field name of any entity kind or request (SPEC §3.1): never an extension. */
-export const DOCUMENTED_FIELDS: ReadonlySet<string> = new Set([
+const DOCUMENTED_FIELD_NAMES = [
   'timestamp',
   'session_id',
   'interaction_id',
@@ -47,7 +46,13 @@ export const DOCUMENTED_FIELDS: ReadonlySet<string> = new Set([
   'completed_tasks',
   'from',
   'to',
-]);
+] as const;
+
+/** A documented field name of any entity kind or request (SPEC §3.1). */
+export type DocumentedField = (typeof DOCUMENTED_FIELD_NAMES)[number];
+
+/** Every documented field name of any entity kind or request (SPEC §3.1): never an extension. */
+export const DOCUMENTED_FIELDS: ReadonlySet<string> = new Set(DOCUMENTED_FIELD_NAMES);
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

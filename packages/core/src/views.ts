@@ -82,7 +82,7 @@ export function taskView(t: TaskRecord, ext: ExtFilter, serviceId?: string): Tas
   if (t.task_type !== undefined) out.task_type = t.task_type;
   if (t.state_id !== undefined) out.state_id = t.state_id;
   common(t, out);
-  addExtensions(t.ext, ext, out);
+  addExtensions(t.ext ?? {}, ext, out);
   return out as TaskView;
 }
 
@@ -108,7 +108,7 @@ export function stateView(
     out.active_tasks = tasksOfState.filter((t) => !t.completed).map((t) => taskView(t, ext.Task));
   if (embed.completed_tasks)
     out.completed_tasks = tasksOfState.filter((t) => t.completed).map((t) => taskView(t, ext.Task));
-  addExtensions(st.ext, ext.top, out);
+  addExtensions(st.ext ?? {}, ext.top, out);
   return out as StateView;
 }
 

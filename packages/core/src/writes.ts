@@ -1,6 +1,6 @@
 /** The write operations of SPEC §4: validate, load, apply a pure rule, commit one batch. */
 import type { CallOptions, CompositeItemResult, CompositeResult, EntityRef } from './api.js';
-import { type EngineContext, onNewService, onService, requireService } from './context.js';
+import { type EngineContext, onNewService, onService, requireService, retrying } from './context.js';
 import {
   ContextServicesError,
   invalid,
@@ -12,7 +12,7 @@ import type { TenantKeys } from './keys.js';
 import * as rules from './lifecycle.js';
 import { parseId } from './query.js';
 import { type ServiceRecord, type StateRecord, type TaskRecord, typeKey } from './records.js';
-import type { Before } from './repo.js';
+import type { Before, Guard } from './repo.js';
 import {
   AssociateBody,
   ServiceEndEvent,
@@ -65,7 +65,17 @@ function parseServiceStart(ctx: EngineContext, body: unknown) {
   if (fields.customer_id === undefined && fields.contact_key === undefined) {
     throw invalid('customer_id', 'customer_id or contact_key is required');
   }
+  checkFuture(ctx, fields);
   return { fields: fields as rules.ServiceStartInput, extensions };
+}
+
+/**
+ * An `expiration_time` that applies (no `ttl` beside it) is in the future, checked with the
+ * body, before anything is read: a composite start refuses it even where it would find a service.
+ */
+function checkFuture(ctx: EngineContext, fields: { ttl?: number; expiration_time?: string }): void {
+  if (fields.ttl === undefined && fields.expiration_time !== undefined)
+    rules.futureInstant(fields.expiration_time, ctx.clock.now());
 }
 
 function parseStateStart(ctx: EngineContext, body: unknown) {
@@ -98,6 +108,7 @@ export async function endService(ctx: EngineContext, sid: string, body: unknown,
     'service end event',
     ctx.cfg.limits,
   );
+  checkFuture(ctx, fields);
   await onService(ctx, keys, sid, async () => {
     const s = await requireService(ctx, keys, sid);
     const [states, tasks] = await Promise.all([
@@ -305,21 +316,23 @@ export async function setExtension(
       service: s,
     };
     let target: rules.ExtensionTarget;
+    // Under the service's queue: nothing else writes the extension between these reads and the commit.
+    // Only a merge needs the current value.
     if (taskId !== undefined) {
       const task = await ctx.repo.getTask(keys, sid, taskId);
       if (task === undefined) throw taskNotFound(sid, taskId);
-      target = { kind: 'task', task };
+      const current = merge ? await ctx.repo.childExtension(keys, sid, 't', task, name) : undefined;
+      target = { kind: 'task', task, current };
       before.tasks = toMap([task]);
     } else if (stateId !== undefined) {
       const state = await ctx.repo.getState(keys, sid, stateId);
       if (state === undefined) throw stateNotFound(sid, stateId);
-      target = { kind: 'state', state };
+      const current = merge ? await ctx.repo.childExtension(keys, sid, 's', state, name) : undefined;
+      target = { kind: 'state', state, current };
       before.states = toMap([state]);
     } else {
-      // Under the service's queue: nothing else writes the extension between this read and the commit.
-      const current = s.ext_names.includes(name)
-        ? await ctx.repo.serviceExtension(keys, sid, name)
-        : undefined;
+      const current =
+        merge && s.ext_names.includes(name) ? await ctx.repo.serviceExtension(keys, sid, name) : undefined;
       target = { kind: 'service', current };
     }
     const change = rules.setExtension(
@@ -346,6 +359,7 @@ export async function updateExpiration(
   const keys = ctx.keys(options);
   const fields = checkSchema(validators.expiration, body, 'expiration update');
   checkInstants(fields);
+  checkFuture(ctx, fields);
   await onService(ctx, keys, sid, async () => {
     const s = await requireService(ctx, keys, sid);
     const change = rules.updateExpiration(
@@ -450,10 +464,20 @@ interface CompositeInput {
   associate: boolean;
 }
 
+/**
+ * One composite item: find a matching active service or start one. In this process the match is
+ * serialized by its tuple; with shared writers a creation also moves the tuple's claim key under a
+ * precondition on the value read before the matches were listed, so when two processes create at
+ * once one fails, reads again and finds the other's service (SPEC §11).
+ */
 function compositeItem(ctx: EngineContext, keys: TenantKeys, item: CompositeInput, forceNew: boolean) {
   const f = item.service.fields;
-  const match = keys.matchPrefix(f.customer_id, f.contact_key, typeKey(f.service_type));
-  return ctx.repo.serialize(match, async () => {
+  const type = typeKey(f.service_type);
+  const match = keys.matchPrefix(f.customer_id, f.contact_key, type);
+  const claimKey = ctx.repo.shared && !forceNew ? keys.claim(f.customer_id, f.contact_key, type) : undefined;
+  const attempt = async (): Promise<CompositeItemResult> => {
+    // Read before the matches: a creation committed after this read moves the claim.
+    const claimed = claimKey === undefined ? undefined : await ctx.repo.readRaw(claimKey);
     if (!forceNew) {
       for (const sid of await ctx.repo.activeMatches(keys, match)) {
         const done = await onService(ctx, keys, sid, async () => {
@@ -464,7 +488,7 @@ function compositeItem(ctx: EngineContext, keys: TenantKeys, item: CompositeInpu
             s.expires > ctx.clock.now() &&
             s.customer_id === f.customer_id &&
             s.contact_key === f.contact_key &&
-            typeKey(s.service_type) === typeKey(f.service_type);
+            typeKey(s.service_type) === type;
           return stillMatches ? compositeInService(ctx, keys, s, false, item) : undefined;
         });
         if (done !== undefined) return done;
@@ -479,10 +503,21 @@ function compositeItem(ctx: EngineContext, keys: TenantKeys, item: CompositeInpu
       ctx.clock.now(),
       ctx.cfg.rules,
     );
+    const guard = claimKey === undefined ? undefined : claimGuard(claimKey, claimed);
     return onNewService(ctx, keys, sid, () =>
-      compositeInService(ctx, keys, created.service, true, item, created),
+      compositeInService(ctx, keys, created.service, true, item, created, guard),
     );
-  });
+  };
+  return ctx.repo.serialize(match, claimKey === undefined ? attempt : () => retrying(ctx, attempt));
+}
+
+/** Move a claim key on from the value read (a counter; any other text counts as 0). */
+function claimGuard(key: string, claimed: string | undefined): Guard {
+  const n = claimed === undefined ? 0 : Number.parseInt(claimed, 10);
+  return {
+    ops: [{ type: 'put', key, value: String((Number.isSafeInteger(n) ? n : 0) + 1) }],
+    preconditions: [claimed === undefined ? { key, absent: true } : { key, value: claimed }],
+  };
 }
 
 async function compositeInService(
@@ -492,6 +527,7 @@ async function compositeInService(
   serviceCreated: boolean,
   item: CompositeInput,
   creation?: rules.Change,
+  guard?: Guard,
 ): Promise<CompositeItemResult> {
   const now = ctx.clock.now();
   const cfg = ctx.cfg.rules;
@@ -539,13 +575,18 @@ async function compositeInService(
   }
   if (serviceCreated || states.length > 0 || tasks.length > 0) {
     const serviceExt = creation?.serviceExt;
-    await ctx.repo.commit(keys, before, {
-      service,
-      states,
-      tasks,
-      ...(serviceExt ? { serviceExt } : {}),
-      events,
-    });
+    await ctx.repo.commit(
+      keys,
+      before,
+      {
+        service,
+        states,
+        tasks,
+        ...(serviceExt ? { serviceExt } : {}),
+        events,
+      },
+      guard,
+    );
   }
   return result;
 }

@@ -234,24 +234,24 @@ describe('change-log retention (the sweep)', () => {
   });
 });
 
-/** A memory store whose batches the test can hold back: commits that complete out of order. */
+/** A memory store whose next batch the test can hold back: commits that complete out of order. */
 class HeldStore extends MemoryStore {
-  hold: Promise<void> | undefined;
+  #gate: { entered: () => void; release: Promise<void> } | undefined;
+  /** Hold the next batch until `release` settles (its rejection fails it); resolves once it is called. */
+  holdNext(release: Promise<void>): Promise<void> {
+    return new Promise<void>((entered) => {
+      this.#gate = { entered, release };
+    });
+  }
   override async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
-    const h = this.hold;
-    if (h !== undefined) await h;
+    const gate = this.#gate;
+    if (gate !== undefined) {
+      this.#gate = undefined;
+      gate.entered();
+      await gate.release;
+    }
     return super.batch(ops, options);
   }
-}
-
-/** The memory store declaring itself shared: the engine then lets the store number the log. */
-class SharedMemoryStore extends MemoryStore {
-  override readonly capabilities: StoreCapabilities = {
-    persistent: false,
-    snapshotIterators: true,
-    sharedWriters: true,
-    orderedAppend: true,
-  };
 }
 
 describe('positions and visibility', () => {
@@ -260,11 +260,13 @@ describe('positions and visibility', () => {
     const cs = await createContextServices({ store, clock: new SimulatedClock(T0) });
     const live = (await cs.changes({ since: 0 }))[Symbol.asyncIterator]();
     let release: () => void = () => undefined;
-    store.hold = new Promise<void>((r) => {
-      release = r;
-    });
+    const held = store.holdNext(
+      new Promise<void>((r) => {
+        release = r;
+      }),
+    );
     const slow = cs.startService({ customer_id: 'slow' }); // position 1, held
-    store.hold = undefined;
+    await held;
     await cs.startService({ customer_id: 'fast' }); // position 2, committed first
     const next = live.next();
     release();
@@ -276,7 +278,7 @@ describe('positions and visibility', () => {
   });
 
   it('on a shared store, lets the store number entries and sees other engines through polling', async () => {
-    const store: Store = new SharedMemoryStore();
+    const store: Store = new MemoryStore({ sharedWriters: true });
     const clock = new SimulatedClock(T0);
     const a = await createContextServices({ store, clock, config: { cacheSize: 0 } });
     const b = await createContextServices({
@@ -297,6 +299,61 @@ describe('positions and visibility', () => {
     await seen.return?.();
     await a.close();
     await b.close();
+  });
+
+  it('a batch that fails releases the readers it held; its position stays a gap (single-writer stores)', async () => {
+    const store = new HeldStore();
+    const cs = await createContextServices({ store, clock: new SimulatedClock(T0) });
+    const live = (await cs.changes({ since: 0 }))[Symbol.asyncIterator]();
+    let fail: (e: Error) => void = () => undefined;
+    const held = store.holdNext(
+      new Promise<void>((_, reject) => {
+        fail = reject;
+      }),
+    );
+    const failing = cs.startService({ customer_id: 'lost' }); // position 1, fails after 2 commits
+    await held;
+    await cs.startService({ customer_id: 'kept' }); // position 2
+    const next = live.next();
+    fail(new Error('disk full'));
+    await expect(failing).rejects.toThrow('disk full');
+    expect((await next).value).toMatchObject({ position: 2, event: { customer_id: 'kept' } });
+    await cs.startService({ customer_id: 'after' });
+    expect((await live.next()).value).toMatchObject({ position: 3, event: { customer_id: 'after' } });
+    await live.return?.();
+    await cs.close();
+  });
+
+  it('on a shared store, a write retried after PRECONDITION_FAILED is logged once, by the attempt that committed', async () => {
+    /** Another process changes the service under the first conditional attempt of each write. */
+    class Raced extends MemoryStore {
+      raced = 0;
+      override async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
+        const p = options?.preconditions?.[0];
+        if (p !== undefined && 'value' in p && this.raced++ % 2 === 0) {
+          // What a competing process does: rewrite the record (same content, so the retry succeeds).
+          await super.batch([{ type: 'put', key: p.key, value: `${p.value} ` }]);
+        }
+        return super.batch(ops, options);
+      }
+    }
+    const store = new Raced({ sharedWriters: true });
+    const cs = await createContextServices({ store, clock: new SimulatedClock(T0) });
+    const live = (await cs.changes({ since: 0 }))[Symbol.asyncIterator]();
+    const { service_id } = await cs.startService({ customer_id: 'C' });
+    await cs.startState(service_id, { state_type: 'S' });
+    await cs.endService(service_id, {});
+    expect(cs.stats().conflictRetries).toBe(2);
+    const got = await take(live, 4);
+    expect(got.map((e) => [e.position, e.event.type])).toEqual([
+      [1, 'service.started'],
+      [2, 'state.started'],
+      [3, 'state.completed'],
+      [4, 'service.completed'],
+    ]);
+    expect((await dump(store)).filter(([k]) => isChangeLogKey(k))).toHaveLength(4);
+    await live.return?.();
+    await cs.close();
   });
 
   it('a shared store without orderedAppend has no change log', async () => {

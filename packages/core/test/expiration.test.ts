@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createContextServices, parseLifetime, SimulatedClock } from '../src/index.js';
-import { iso, rejects, setup, T0 } from './helpers.js';
+import { iso, rejects, rejectsUnchanged, setup, T0, untyped } from './helpers.js';
 
 const DAY = 86_400_000;
 
@@ -63,14 +63,49 @@ describe('SPEC §7.2 expiration', () => {
   it('rejects expiration updates without a field, with unknown fields or bad values', async () => {
     const { cs } = await setup();
     const { service_id: sid } = await cs.startService({ customer_id: 'C1' });
-    await rejects(cs.updateExpiration(sid, {}), 'VALIDATION_FAILED');
+    await rejects(cs.updateExpiration(sid, untyped({})), 'VALIDATION_FAILED');
     await rejects(cs.updateExpiration(sid, { ttl: -1 }), 'VALIDATION_FAILED', /ttl/);
     await rejects(
       cs.updateExpiration(sid, { expiration_time: 'tomorrow' }),
       'VALIDATION_FAILED',
       /expiration_time/,
     );
-    await rejects(cs.updateExpiration(sid, { ttl: 5, other: 1 }), 'VALIDATION_FAILED');
+    await rejects(cs.updateExpiration(sid, untyped({ ttl: 5, other: 1 })), 'VALIDATION_FAILED');
+  });
+
+  it('SPEC §7.2: an expiration_time not in the future is refused at start, end and update, nothing written', async () => {
+    const { cs, store, clock } = await setup();
+    clock.advance(DAY);
+    const now = T0 + DAY;
+    const { service_id: sid } = await cs.startService({ customer_id: 'C1' });
+    for (const at of [iso(now), iso(now - 1), iso(T0)]) {
+      await rejectsUnchanged(
+        store,
+        () => cs.startService({ customer_id: 'C1', expiration_time: at }),
+        'EXPIRATION_IN_PAST',
+        /expiration_time/,
+      );
+      await rejectsUnchanged(
+        store,
+        () =>
+          cs.compositeStart({
+            services: [{ service: { customer_id: 'C2', expiration_time: at }, state: {} }],
+          }),
+        'EXPIRATION_IN_PAST',
+      );
+      await rejectsUnchanged(
+        store,
+        () => cs.updateExpiration(sid, { expiration_time: at }),
+        'EXPIRATION_IN_PAST',
+      );
+      await rejectsUnchanged(store, () => cs.endService(sid, { expiration_time: at }), 'EXPIRATION_IN_PAST');
+    }
+    // One millisecond ahead is in the future; a ttl wins over the instant, which then does not apply.
+    await cs.updateExpiration(sid, { expiration_time: iso(now + 1) });
+    await cs.updateExpiration(sid, { ttl: 60, expiration_time: iso(T0) });
+    const started = await cs.startService({ customer_id: 'C1', expiration_time: iso(now + 1) });
+    expect((await cs.getService(started.service_id)).service_id).toBe(started.service_id);
+    await cs.endService(sid, { expiration_time: iso(now + 1000) });
   });
 
   it('configuration changes apply only to services started afterwards', async () => {

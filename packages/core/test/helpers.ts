@@ -15,6 +15,14 @@ export async function setup(config: EngineConfig = {}) {
   return { cs, store, clock, events };
 }
 
+/**
+ * A value as a JavaScript caller or a parsed request body may pass it, whatever the engine's
+ * parameter types say: the tests of run-time validation give the engine what TypeScript refuses.
+ */
+export function untyped<T>(value: unknown): T {
+  return value as T;
+}
+
 /** Every key/value of a store, to prove that a rejected call wrote nothing. */
 export async function dump(store: Store): Promise<[string, string][]> {
   const out: [string, string][] = [];
@@ -68,3 +76,8 @@ export async function rejectsUnchanged(
 export const iso = (ms: number) => new Date(ms).toISOString();
 
 export type Engine = ContextServices;
+
+/** True for the refusal of a write past a service's stored size budget. */
+export function isServiceTooLarge(e: unknown): boolean {
+  return isContextServicesError(e) && e.code === 'SERVICE_TOO_LARGE';
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ExportQuery, PurgeOperation, ServiceView } from '../src/index.js';
 import { createContextServices, SimulatedClock } from '../src/index.js';
 import { MemoryStore } from '../src/memory/index.js';
-import { dump, iso, rejects, rejectsUnchanged, setup, T0, withoutChangeLog } from './helpers.js';
+import { dump, iso, rejects, rejectsUnchanged, setup, T0, untyped, withoutChangeLog } from './helpers.js';
 
 const H = 3_600_000;
 
@@ -133,14 +133,29 @@ describe('import', () => {
       store: new MemoryStore(),
       clock: new SimulatedClock(T0 + H),
     });
-    expect(await target.importServices(exported)).toEqual({ imported: 2 });
+    expect(await target.importServices(exported)).toEqual({ imported: 2, skipped: 0 });
     const again = await collect(
       await target.exportServices({ time_from: iso(T0 - H), export_content: true }),
     );
     expect(again).toEqual(exported);
     const t = await target.startTask(sid, {});
     expect(t.task_id).toBe(3);
-    await rejects(target.importServices([exported[0]]), 'SERVICE_EXISTS');
+    await rejects(target.importServices([exported[0] as ServiceView]), 'SERVICE_EXISTS');
+    // Re-running the whole import with skipExisting completes it: stored ids are counted, not rewritten.
+    const third = structuredClone(exported[0]) as Record<string, unknown>;
+    third.service_id = 'imported-later';
+    expect(await target.importServices([...exported, third as ServiceView], { skipExisting: true })).toEqual({
+      imported: 1,
+      skipped: 2,
+    });
+    expect((await target.getService('imported-later')).service_id).toBe('imported-later');
+    // The task started after the first import survives the re-run.
+    expect((await target.getTask(sid, t.task_id)).task_id).toBe(3);
+    // A skipped item is still validated first.
+    await rejects(
+      target.importServices([{ ...(exported[0] as ServiceView), est_duration: -1 }], { skipExisting: true }),
+      'VALIDATION_FAILED',
+    );
     await rejects(
       target.importServices([{ service_id: 'bad id', started: { timestamp: iso(T0) } }]),
       'VALIDATION_FAILED',
@@ -171,7 +186,7 @@ describe('import', () => {
       [{ ...base, completed_tasks: [{ task_id: 1, started: at(T0), completed: at(T0 - 1) }] }, /L6/],
     ];
     for (const [item, message] of bad) {
-      await rejectsUnchanged(store, () => cs.importServices([item]), 'VALIDATION_FAILED', message);
+      await rejectsUnchanged(store, () => cs.importServices([untyped(item)]), 'VALIDATION_FAILED', message);
     }
   });
 });
@@ -185,7 +200,7 @@ describe('purge (SPEC §8.3)', () => {
       'purge.service.completed': ['done-known', 'done-anon'],
       'purge.service.completed.anonymous': ['done-anon'],
     };
-    for (const [operation, gone] of Object.entries(expected)) {
+    for (const [operation, gone] of Object.entries(expected) as [PurgeOperation, string[]][]) {
       const { cs, events } = await setup({ batchSize: 2 });
       const names = new Map<string, string>();
       for (const [name, body] of [
@@ -216,12 +231,12 @@ describe('purge (SPEC §8.3)', () => {
     await cs.startService({ customer_id: 'C' });
     const before = await dump(store);
     await rejects(
-      cs.purge({ limit: iso(T0 + H), operation: 'purge.everything' }),
+      cs.purge(untyped({ limit: iso(T0 + H), operation: 'purge.everything' })),
       'VALIDATION_FAILED',
       /operation/,
     );
     await rejects(cs.purge({ limit: 'soon', operation: 'purge.service.all' }), 'VALIDATION_FAILED', /limit/);
-    await rejects(cs.purge(null), 'VALIDATION_FAILED');
+    await rejects(cs.purge(untyped(null)), 'VALIDATION_FAILED');
     expect(await dump(store)).toEqual(before);
   });
 

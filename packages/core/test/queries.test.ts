@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createContextServices } from '../src/index.js';
 import { MemoryStore } from '../src/memory/index.js';
-import { iso, rejects, rejectsUnchanged, setup, T0 } from './helpers.js';
+import { iso, rejects, rejectsUnchanged, setup, T0, untyped } from './helpers.js';
 
 describe('representations (SPEC §3.2)', () => {
   it('omits absent values, keeps entity-level fields out of events, nests without service_id', async () => {
@@ -398,7 +398,7 @@ describe('composite start (SPEC §6)', () => {
     for (const [item, message] of bad) {
       await rejectsUnchanged(
         store,
-        () => cs.compositeStart({ services: [good, item] }),
+        () => cs.compositeStart({ services: [good, untyped(item)] }),
         'VALIDATION_FAILED',
         new RegExp(`^services\\[1\\]: .*${message.source}`),
       );

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createContextServices } from '../src/index.js';
+import { createContextServices, type JsonValue } from '../src/index.js';
 import { MemoryStore } from '../src/memory/index.js';
-import { dump, rejects, rejectsUnchanged, setup } from './helpers.js';
+import { dump, rejects, rejectsUnchanged, setup, untyped } from './helpers.js';
 
 describe('bad input is rejected with a clear error and writes nothing (SPEC §2, §3.1, §10)', () => {
   it('service start requires customer_id or contact_key and checks every documented field', async () => {
@@ -38,7 +38,7 @@ describe('bad input is rejected with a clear error and writes nothing (SPEC §2,
     ];
     for (const [body, message] of bad) {
       const before = await dump(store);
-      await rejects(cs.startService(body), 'VALIDATION_FAILED', message, String(message));
+      await rejects(cs.startService(untyped(body)), 'VALIDATION_FAILED', message, String(message));
       expect(await dump(store)).toEqual(before);
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -46,7 +46,7 @@ describe('bad input is rejected with a clear error and writes nothing (SPEC §2,
 
   it('extension values may not nest deeper than the limit; entities keep at most 256 extensions', async () => {
     const { cs, store } = await setup();
-    let deep: unknown = 1;
+    let deep: JsonValue = 1;
     for (let i = 0; i < 33; i++) deep = { d: deep };
     await rejectsUnchanged(
       store,
@@ -54,7 +54,7 @@ describe('bad input is rejected with a clear error and writes nothing (SPEC §2,
       'VALIDATION_FAILED',
       /nest/,
     );
-    let ok: unknown = 1;
+    let ok: JsonValue = 1;
     for (let i = 0; i < 32; i++) ok = { d: ok };
     const { service_id: sid } = await cs.startService({ customer_id: 'C', Ext: ok });
     const many = Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`e${i}`, i]));
@@ -71,6 +71,46 @@ describe('bad input is rejected with a clear error and writes nothing (SPEC §2,
       'LIMIT_EXCEEDED',
     );
     await cs.putExtension({ service_id: sid }, 'e0', ['replaced']);
+  });
+
+  it('SPEC §4: an extension replace takes any JSON value but null, on a service, a state and a task', async () => {
+    const { cs, store } = await setup();
+    const { service_id: sid } = await cs.startService({ customer_id: 'C', Score: 3 });
+    const { state_id } = await cs.startState(sid, { Note: 'text' });
+    const { task_id } = await cs.startTask(sid, { Tags: ['a'] });
+    const refs = [{ service_id: sid }, { service_id: sid, state_id }, { service_id: sid, task_id }];
+    for (const ref of refs) {
+      for (const [name, value] of [
+        ['Score', 4],
+        ['Note', 'other text'],
+        ['Tags', ['b', 'c']],
+        ['Flag', false],
+        ['Obj', { a: 1 }],
+      ] as const) {
+        await cs.putExtension(ref, name, value);
+      }
+      await rejectsUnchanged(
+        store,
+        () => cs.putExtension(ref, 'Score', untyped(null)),
+        'VALIDATION_FAILED',
+        /null/,
+      );
+      // Merge keeps its rules: only into objects.
+      await rejectsUnchanged(store, () => cs.mergeExtension(ref, 'Score', { a: 1 }), 'EXTENSION_NOT_OBJECT');
+    }
+    const all = { extensions: ['*'] };
+    expect(await cs.getService(sid, all)).toMatchObject({
+      Score: 4,
+      Note: 'other text',
+      Tags: ['b', 'c'],
+      Flag: false,
+    });
+    expect(await cs.getState(sid, state_id, all)).toMatchObject({
+      Score: 4,
+      Note: 'other text',
+      Flag: false,
+    });
+    expect(await cs.getTask(sid, task_id, all)).toMatchObject({ Tags: ['b', 'c'], Obj: { a: 1 } });
   });
 
   it('a service holds at most the configured number of states and tasks', async () => {
@@ -94,23 +134,26 @@ describe('bad input is rejected with a clear error and writes nothing (SPEC §2,
     const { state_id } = await cs.startState(sid, {});
     const cases: [() => Promise<unknown>, RegExp][] = [
       [() => cs.endService(sid, { disposition_desc: 'x'.repeat(65) }), /disposition_desc.*64/],
-      [() => cs.endService(sid, { est_duration: 5 }), /est_duration.*not a field/],
-      [() => cs.endState(sid, state_id, { state_type: 'x' }), /state_type/],
+      [() => cs.endService(sid, untyped({ est_duration: 5 })), /est_duration.*not a field/],
+      [() => cs.endState(sid, state_id, untyped({ state_type: 'x' })), /state_type/],
       [() => cs.endState(sid, 0, {}), /state_id.*positive/],
       [() => cs.endTask(sid, 1.5, {}), /task_id/],
-      [() => cs.transition(sid, {}), /from/],
-      [() => cs.transition(sid, { from: { state_id: 'one' } }), /from.state_id/],
-      [() => cs.transition(sid, { from: { state_id }, to: { task_type: 1 } }), /to/],
-      [() => cs.putExtension({ service_id: sid }, 'X', 'scalar'), /object or array/],
+      [() => cs.transition(sid, untyped({})), /from/],
+      [() => cs.transition(sid, untyped({ from: { state_id: 'one' } })), /from.state_id/],
+      [() => cs.transition(sid, untyped({ from: { state_id }, to: { task_type: 1 } })), /to/],
+      [() => cs.putExtension({ service_id: sid }, 'X', untyped(null)), /any JSON value but null/],
       [() => cs.putExtension({ service_id: sid }, 'service_type', {}), /documented field/],
       [() => cs.putExtension({ service_id: sid }, '', {}), /1 to 128/],
-      [() => cs.mergeExtension({ service_id: sid }, 'X', [1]), /merge value must be a JSON object/],
-      [() => cs.startTask(sid, { task_type: { nested: 1 } }), /task_type/],
+      [() => cs.mergeExtension({ service_id: sid }, 'X', untyped([1])), /merge value must be a JSON object/],
+      [() => cs.startTask(sid, untyped({ task_type: { nested: 1 } })), /task_type/],
       [() => cs.associate('', sid, {}), /customer_id/],
       [() => cs.associate('C2', sid, { customer_id: 'C3' }), /customer_id must equal|must equal/],
       [() => cs.compositeStart({ services: [] }), /services/],
       [
-        () => cs.compositeStart({ services: [{ service: { customer_id: 'C' }, state: { disposition: 1 } }] }),
+        () =>
+          cs.compositeStart({
+            services: [{ service: { customer_id: 'C' }, state: untyped({ disposition: 1 }) }],
+          }),
         /services\[0\]/,
       ],
     ];

@@ -1,6 +1,6 @@
 /**
  * `@cxs/koa`: the HTTP adapter of `@cxs/core` on the documented Genesys Context Services routes
- * (`/genesys/1/cs`), and the standalone server behind the `cxs` command.
+ * (`/genesys/1/cs`), to mount in a Koa application (the standalone server is `@cxs/server`).
  *
  * @example
  * ```ts
@@ -24,7 +24,13 @@ export {
   verifyPassword,
 } from './access/auth.js';
 export { checkTenants, type Tenant, tenantResolver } from './access/tenancy.js';
-export { createApp, requestLogger } from './app.js';
+export {
+  type AppOptions,
+  createApp,
+  type RequestInfo,
+  type RequestLogOptions,
+  requestLogger,
+} from './app.js';
 export { type ExportFormat, exportBaseName, exportToFiles } from './export/files.js';
 export { checkContentType, DEFAULT_BODY_LIMIT, readJsonBody } from './http/body.js';
 export {
@@ -48,6 +54,13 @@ export {
   sseMessage,
   writeEventStream,
 } from './http/event-stream.js';
+export {
+  MAX_REQUEST_ID_LENGTH,
+  requestId,
+  requestIdOf,
+  saneRequestId,
+} from './http/request-id.js';
 export { listen, type ServerHandle } from './http/server.js';
-export { type OpenApiOptions, openApiDocument, openApiPath } from './openapi.js';
+export { type OpenApiOptions, openApiDocument, openApiPath, PACKAGE_VERSION } from './openapi.js';
+export { HEALTH_PATHS, type HealthOptions, healthRouter, type MetricsSource } from './ops/health.js';
 export { allRoutes, createRouter, DEFAULT_BASE_PATH, type RouterOptions } from './router.js';

@@ -124,6 +124,39 @@ describe('services', () => {
     expect(bad.status).toBe(400);
     expect(bad.json.code).toBe('EXTENSION_NOT_OBJECT');
   });
+
+  it('CV.WS.SRV.4/17/18 replace takes any JSON value but null (SPEC §4)', async () => {
+    const sid = await newService({ contact_key: 'scalar', Score: 3 });
+    await t.req('POST', `/services/${sid}/states/start`, {});
+    await t.req('POST', `/services/${sid}/tasks/start`, {});
+    const json = { 'content-type': 'application/json' };
+    for (const at of [`/services/${sid}`, `/services/${sid}/states/1`, `/services/${sid}/tasks/1`]) {
+      expect((await t.req('PUT', `${at}/extensions/Score`, 4)).status).toBe(200);
+      expect((await t.req('PUT', `${at}/extensions/Note`, '"text"', json)).status).toBe(200);
+      expect((await t.req('PUT', `${at}/extensions/Flag`, 'false', json)).status).toBe(200);
+      const bad = await t.req('PUT', `${at}/extensions/Score`, 'null', json);
+      expect(bad.status).toBe(400);
+      expect(bad.json.code).toBe('VALIDATION_FAILED');
+    }
+    const g = await t.req('GET', `/services/${sid}?extensions=*&active_states=true&active_tasks=true`);
+    expect(g.json).toMatchObject({ Score: 4, Note: 'text', Flag: false });
+    expect(g.json.active_states[0]).toMatchObject({ Score: 4, Note: 'text', Flag: false });
+    expect(g.json.active_tasks[0]).toMatchObject({ Score: 4, Note: 'text', Flag: false });
+  });
+
+  it('an expiration_time in the past: 400 EXPIRATION_IN_PAST, nothing written (SPEC §7.2)', async () => {
+    const past = new Date(Date.now() - 1000).toISOString();
+    const start = await t.req('POST', '/services/start', { customer_id: 'past', expiration_time: past });
+    expect(start.status).toBe(400);
+    expect(start.json.code).toBe('EXPIRATION_IN_PAST');
+    expect((await t.req('GET', '/customers/past/services')).json).toEqual([]);
+    const sid = await newService({ contact_key: 'past' });
+    const put = await t.req('PUT', `/services/${sid}`, { expiration_time: past });
+    expect([put.status, put.json.code]).toEqual([400, 'EXPIRATION_IN_PAST']);
+    const end = await t.req('POST', `/services/${sid}/end`, { expiration_time: past });
+    expect([end.status, end.json.code]).toEqual([400, 'EXPIRATION_IN_PAST']);
+    expect((await t.req('GET', `/services/${sid}`)).json.completed).toBeUndefined();
+  });
 });
 
 describe('lists and path segments', () => {

@@ -10,7 +10,6 @@ import {
   checkBatch,
   checkKey,
   checkRange,
-  encodePosition,
   type Range,
   type Store,
   type StoreCapabilities,
@@ -95,10 +94,6 @@ export class LevelStore implements Store {
   readonly #options: Readonly<LevelStoreOptions>;
   readonly #queue: WriteQueue;
   #db: Level<string, string> | undefined;
-  /** Last position appended per prefix (`BatchOptions.append`), recovered from the last key. */
-  readonly #appended = new Map<string, number>();
-  /** Appending batches take their positions and enter the queue one after the other. */
-  #appending: Promise<unknown> = Promise.resolve();
   #status: Status = 'closed';
   /** open() and close() run one after the other, in call order. */
   #lifecycle: Promise<unknown> = Promise.resolve();
@@ -117,15 +112,30 @@ export class LevelStore implements Store {
     this.location = options.location;
     this.#options = { ...options };
     const sync = options.sync === true;
-    this.#queue = new WriteQueue(async (ops) => {
-      const db = this.#db;
-      if (db === undefined) throw this.#closedError();
-      try {
-        await db.batch(ops as BatchOp[], { sync });
-      } catch (error) {
-        throw this.#failure('write', error);
-      }
-    });
+    this.#queue = new WriteQueue(
+      async (ops) => {
+        const db = this.#db;
+        if (db === undefined) throw this.#closedError();
+        try {
+          await db.batch(ops as BatchOp[], { sync });
+        } catch (error) {
+          throw this.#failure('write', error);
+        }
+      },
+      (keys) => this.#readNow(keys),
+      (prefix) => this.#lastPosition(prefix),
+    );
+  }
+
+  /** Values read by the write queue for preconditions, between two of its writes. */
+  async #readNow(keys: readonly string[]): Promise<(string | undefined)[]> {
+    const db = this.#db;
+    if (db === undefined) throw this.#closedError();
+    try {
+      return await db.getMany([...keys]);
+    } catch (error) {
+      throw this.#failure('getMany', error);
+    }
   }
 
   /** Write counters since construction: `batches` accepted, LevelDB `writes` issued, `largestGroup`. */
@@ -186,34 +196,36 @@ export class LevelStore implements Store {
 
   /**
    * Apply every op or none, in order, after every batch called before it. Resolves once the
-   * LevelDB write carrying it has completed (fsynced with `sync`).
-   * @throws ContextServicesError `CLOSED`, `STORE_FAILED` (then every batch of the same group fails too).
+   * LevelDB write carrying it has completed (fsynced with `sync`). Preconditions are checked by
+   * the write queue just before the write that would carry the batch, against the values left by
+   * every batch before it, so no other batch of this process comes between check and write.
+   * @throws ContextServicesError `PRECONDITION_FAILED` (details.key; nothing written, the other
+   *   batches of the group unaffected), `CLOSED`, `STORE_FAILED` (then every batch of the same
+   *   group fails too).
    */
   async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
-    checkBatch(ops);
-    const append = options?.append;
-    const values = append === undefined ? [] : [...append.values];
-    if (append !== undefined) checkBatch(values.map((value) => ({ type: 'put', key: append.prefix, value })));
+    checkBatch(ops, options);
     this.#require();
     // Copied now: the caller may reuse its array before the write happens.
     const copy = ops.map(
       (op): BatchOp =>
         op.type === 'put' ? { type: 'put', key: op.key, value: op.value } : { type: 'del', key: op.key },
     );
-    if (append === undefined || values.length === 0) return this.#queue.push(copy);
-    // Positions are given in the order the appending batches enter the queue, which writes in
-    // that order: visibility follows positions (the AppendOp contract).
-    const prefix = append.prefix;
-    const step = this.#appending.then(async () => {
-      let last = this.#appended.get(prefix) ?? (await this.#lastPosition(prefix));
-      for (const value of values) copy.push({ type: 'put', key: prefix + encodePosition(++last), value });
-      this.#appended.set(prefix, last);
-      return { written: this.#queue.push(copy) };
-    });
-    this.#appending = step.catch(() => undefined);
-    return (await step).written;
+    const preconditions = options?.preconditions?.map((c) =>
+      'absent' in c && c.absent === true
+        ? { key: c.key, absent: true as const }
+        : { key: c.key, value: (c as { value: string }).value },
+    );
+    const append = options?.append;
+    // The queue numbers the entries when it admits the batch into a write (write-queue.ts).
+    return this.#queue.push(
+      copy,
+      preconditions,
+      append === undefined ? undefined : { prefix: append.prefix, values: [...append.values] },
+    );
   }
 
+  /** The highest position stored under an append prefix (0: none), read by the write queue. */
   async #lastPosition(prefix: string): Promise<number> {
     let last = 0;
     const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
@@ -295,6 +307,8 @@ export class LevelStore implements Store {
         { details: { location: this.location }, cause: error },
       );
     }
+    // Another instance may have appended while this one was closed.
+    this.#queue.forgetPositions();
     this.#db = db;
     this.#status = 'open';
   }

@@ -46,7 +46,7 @@ describe('LevelStore group commit (sync: true)', () => {
       store.batch([put(`r/${String(i).padStart(2, '0')}`, 'x')]),
     );
     await Promise.all([first, ...rest]);
-    expect(store.stats).toEqual({ batches: 64, writes: 2, largestGroup: 63 });
+    expect(store.stats).toEqual({ batches: 64, writes: 2, largestGroup: 63, preconditionsFailed: 0 });
   });
 
   it('shares fsyncs between steady concurrent writers (8 writers x 50 sequential batches)', async () => {
@@ -135,8 +135,40 @@ describe('LevelStore group commit (sync: true)', () => {
 
   it('groups batches that were all issued in one synchronous run, even with an empty one among them', async () => {
     await Promise.all([store.batch([put('a', '1')]), store.batch([]), store.batch([put('b', '2')])]);
-    expect(store.stats).toEqual({ batches: 3, writes: 1, largestGroup: 3 });
+    expect(store.stats).toEqual({ batches: 3, writes: 1, largestGroup: 3, preconditionsFailed: 0 });
     await store.batch([]);
     expect(store.stats.writes).toBe(1);
+  });
+
+  it('checks preconditions inside the group: a failing batch is left out, the others share the write', async () => {
+    await store.batch([put('v', '0')]);
+    const first = store.batch([put('before', '1')]);
+    await writeInFlight();
+    // One group: each batch is judged on the store as left by the batches before it in the group.
+    const group = [
+      store.batch([put('v', '1'), put('w/a', '')], { preconditions: [{ key: 'v', value: '0' }] }),
+      store.batch([put('v', '2'), put('w/b', '')], { preconditions: [{ key: 'v', value: '0' }] }),
+      store.batch([put('v', '3'), put('w/c', '')], { preconditions: [{ key: 'v', value: '1' }] }),
+      store.batch([put('plain', '')]),
+      store.batch([put('w/d', '')], { preconditions: [{ key: 'plain', absent: true }] }),
+    ];
+    await first;
+    const outcomes = await Promise.all(
+      group.map((p) =>
+        p.then(
+          () => 'ok',
+          (e: unknown) => (isContextServicesError(e) ? `${e.code}:${String(e.details?.key)}` : String(e)),
+        ),
+      ),
+    );
+    expect(outcomes).toEqual(['ok', 'PRECONDITION_FAILED:v', 'ok', 'ok', 'PRECONDITION_FAILED:plain']);
+    expect(store.stats).toEqual({ batches: 7, writes: 3, largestGroup: 3, preconditionsFailed: 2 });
+    expect(await dump(store)).toEqual([
+      ['before', '1'],
+      ['plain', ''],
+      ['v', '3'],
+      ['w/a', ''],
+      ['w/c', ''],
+    ]);
   });
 });

@@ -14,15 +14,19 @@ function tooManyExtensions(cfg: RuleConfig): ContextServicesError {
   );
 }
 
-/** Apply extensions from a body: same-named ones are replaced; the key count stays bounded. */
-export function withExtensions(
-  ext: Readonly<Record<string, unknown>>,
+/**
+ * A state or task with extensions from a body applied: same-named ones are replaced, the names stay
+ * within the limit, and `ext` holds the values the write stores (each under its own key): the new
+ * ones, and any a record stored before extensions had keys of their own still carried inline.
+ */
+export function withExtensions<T extends StateRecord | TaskRecord>(
+  rec: T,
   add: Readonly<Record<string, unknown>>,
   cfg: RuleConfig,
-): Record<string, unknown> {
-  const next = { ...ext, ...add };
-  if (Object.keys(next).length > cfg.extensionKeysPerEntity) throw tooManyExtensions(cfg);
-  return next;
+): T {
+  const ext_names = extensionNames(rec.ext_names, add, cfg);
+  if (Object.keys(add).length === 0 && rec.ext === undefined) return rec;
+  return { ...rec, ext_names, ext: { ...rec.ext, ...add } };
 }
 
 /** The service's extension names once `add` is written (same-named ones are replaced), within the limit. */
@@ -47,7 +51,8 @@ export function written(add: Readonly<Record<string, unknown>>): {
 /** New value of an extension after a replace or a merge (SPEC §4). */
 export function extensionValue(current: unknown, value: unknown, merge: boolean, name: string): unknown {
   if (!merge) {
-    if (typeof value !== 'object' || value === null) throw invalid(name, 'must be a JSON object or array');
+    // Any JSON value but null (SPEC §4): a scalar stored at start must stay replaceable.
+    if (value === null || value === undefined) throw invalid(name, 'must be any JSON value but null');
     return value;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -66,11 +71,11 @@ export function extensionValue(current: unknown, value: unknown, merge: boolean,
   return { ...current, ...value };
 }
 
-/** The entity an extension write addresses. */
+/** The entity an extension write addresses, with the extension's stored value if it exists. */
 export type ExtensionTarget =
-  | { readonly kind: 'service' /** The extension's stored value, if it exists. */; readonly current: unknown }
-  | { readonly kind: 'state'; readonly state: StateRecord }
-  | { readonly kind: 'task'; readonly task: TaskRecord };
+  | { readonly kind: 'service'; readonly current: unknown }
+  | { readonly kind: 'state'; readonly state: StateRecord; readonly current: unknown }
+  | { readonly kind: 'task'; readonly task: TaskRecord; readonly current: unknown };
 
 /** SRV.4 / SRV.17 / SRV.18 and merge: replace or merge one extension of one entity. */
 export function setExtension(
@@ -83,12 +88,7 @@ export function setExtension(
   now: number,
   cfg: RuleConfig,
 ): Change {
-  const apply = (ext: Readonly<Record<string, unknown>>) =>
-    withExtensions(
-      ext,
-      { [name]: extensionValue(Object.hasOwn(ext, name) ? ext[name] : undefined, value, merge, name) },
-      cfg,
-    );
+  const add = { [name]: extensionValue(target.current, value, merge, name) };
   const change = (
     service: ServiceRecord,
     states: StateRecord[],
@@ -112,16 +112,14 @@ export function setExtension(
     };
   };
   switch (target.kind) {
-    case 'service': {
-      const add = { [name]: extensionValue(target.current, value, merge, name) };
+    case 'service':
       return change({ ...s, ext_names: extensionNames(s.ext_names, add, cfg) }, [], [], {}, add);
-    }
     case 'state': {
-      const st = { ...target.state, ext: apply(target.state.ext) };
+      const st = withExtensions(target.state, add, cfg);
       return change(s, [st], [], { state_id: st.id });
     }
     case 'task': {
-      const t = { ...target.task, ext: apply(target.task.ext) };
+      const t = withExtensions(target.task, add, cfg);
       return change(s, [], [t], { task_id: t.id });
     }
   }

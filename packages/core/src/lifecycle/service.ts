@@ -1,6 +1,6 @@
 /** The rules of a service as a whole: start (SRV.1), end and auto-complete (L1, L2, L6), associate, expiration. */
 import type { TypeValue } from '../api.js';
-import { invalid } from '../errors.js';
+import { ContextServicesError, invalid } from '../errors.js';
 import type { ContextEvent } from '../events.js';
 import type { EventRecord, ServiceRecord, StateRecord, TaskRecord } from '../records.js';
 import { EVENT_FIELDS } from '../records.js';
@@ -56,7 +56,7 @@ export function startService(
     ttl: input.ttl,
     expiration_time:
       input.ttl === undefined && input.expiration_time !== undefined
-        ? parseInstant('expiration_time', input.expiration_time)
+        ? futureInstant(input.expiration_time, now)
         : undefined,
     lifetime: cfg.lifetime,
     updated: now,
@@ -80,19 +80,37 @@ export interface ServiceEndInput extends EndInput {
   readonly expiration_time?: string;
 }
 
-/** Expiration fields of a body applied to a service: ttl wins over expiration_time (SPEC §4). */
+/**
+ * An `expiration_time` that applies, as epoch ms: it must be in the future (SPEC §7.2), since
+ * accepting one in the past would acknowledge a write that no one can ever read.
+ *
+ * @throws ContextServicesError `EXPIRATION_IN_PAST`
+ */
+export function futureInstant(expirationTime: string, now: number): number {
+  const at = parseInstant('expiration_time', expirationTime);
+  if (at <= now) {
+    throw new ContextServicesError(
+      'EXPIRATION_IN_PAST',
+      `Invalid 'expiration_time': ${expirationTime} is not in the future (now is ${formatInstant(now)})`,
+      { details: { field: 'expiration_time', value: expirationTime, now: formatInstant(now) } },
+    );
+  }
+  return at;
+}
+
+/**
+ * Expiration fields of a body applied to a service at `now`: ttl wins over expiration_time
+ * (SPEC §4), which is checked only when it applies.
+ */
 export function withExpiration(
   s: ServiceRecord,
   ttl: number | undefined,
   expirationTime: string | undefined,
+  now: number,
 ): ServiceRecord {
   if (ttl !== undefined) return compact({ ...s, ttl, expiration_time: undefined });
   if (expirationTime !== undefined) {
-    return compact({
-      ...s,
-      ttl: undefined,
-      expiration_time: parseInstant('expiration_time', expirationTime),
-    });
+    return compact({ ...s, ttl: undefined, expiration_time: futureInstant(expirationTime, now) });
   }
   return s;
 }
@@ -124,6 +142,7 @@ export function endService(
       }),
       input.ttl,
       input.expiration_time,
+      now,
     ),
     now,
     cfg,
@@ -219,7 +238,7 @@ export function updateExpiration(
   now: number,
   cfg: RuleConfig,
 ): Change {
-  const service = touch(withExpiration(s, ttl, expirationTime), now, cfg);
+  const service = touch(withExpiration(s, ttl, expirationTime, now), now, cfg);
   const ev: ContextEvent = { type: 'service.updated', ...base(tenant, s, now), change: 'expiration' };
   return { service, states: [], tasks: [], events: [ev] };
 }

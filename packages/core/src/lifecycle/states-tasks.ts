@@ -20,18 +20,12 @@ import {
 } from './common.js';
 import { withExtensions } from './extensions.js';
 
-function complete<T extends StateRecord | TaskRecord>(
-  entity: T,
-  ended: EventRecord,
-  input: EndInput,
-  ext: Record<string, unknown>,
-): T {
+function complete<T extends StateRecord | TaskRecord>(entity: T, ended: EventRecord, input: EndInput): T {
   return compact({
     ...entity,
     completed: ended,
     disposition: input.disposition ?? entity.disposition,
     disposition_desc: input.disposition_desc ?? entity.disposition_desc,
-    ext,
   }) as unknown as T;
 }
 
@@ -51,14 +45,18 @@ export function startState(
   cfg: RuleConfig,
 ): Change {
   checkChildLimit(s, 1, cfg);
-  const state: StateRecord = compact({
-    id: s.next_state,
-    state_type: input.state_type,
-    previous_state_id: input.previous_state_id,
-    est_duration: input.est_duration,
-    started: eventRecord(input, now),
-    ext: withExtensions({}, extensions, cfg),
-  });
+  const state: StateRecord = withExtensions(
+    compact({
+      id: s.next_state,
+      state_type: input.state_type,
+      previous_state_id: input.previous_state_id,
+      est_duration: input.est_duration,
+      started: eventRecord(input, now),
+      ext_names: [],
+    }),
+    extensions,
+    cfg,
+  );
   const service = touch({ ...s, next_state: s.next_state + 1, children: s.children + 1 }, now, cfg);
   const ev: ContextEvent = {
     type: 'state.started',
@@ -83,7 +81,7 @@ export function endState(
   const ended = eventRecord(input, now);
   checkCompletion(`state ${state.id}`, state.started, ended.ts);
   const children = cascade(tenant, s, [], activeTasks, ended, false);
-  const done = complete(state, ended, input, withExtensions(state.ext, extensions, cfg));
+  const done = withExtensions(complete(state, ended, input), extensions, cfg);
   const ev: ContextEvent = { type: 'state.completed', ...base(tenant, s, ended.ts), state_id: state.id };
   return {
     service: touch(s, now, cfg),
@@ -172,14 +170,18 @@ export function startTask(
   cfg: RuleConfig,
 ): Change {
   checkChildLimit(s, 1, cfg);
-  const task: TaskRecord = compact({
-    id: s.next_task,
-    task_type: input.task_type,
-    state_id: input.state_id,
-    est_duration: input.est_duration,
-    started: eventRecord(input, now),
-    ext: withExtensions({}, extensions, cfg),
-  });
+  const task: TaskRecord = withExtensions(
+    compact({
+      id: s.next_task,
+      task_type: input.task_type,
+      state_id: input.state_id,
+      est_duration: input.est_duration,
+      started: eventRecord(input, now),
+      ext_names: [],
+    }),
+    extensions,
+    cfg,
+  );
   const service = touch({ ...s, next_task: s.next_task + 1, children: s.children + 1 }, now, cfg);
   const ev: ContextEvent = compact({
     type: 'task.started' as const,
@@ -203,7 +205,7 @@ export function endTask(
   if (task.completed !== undefined) throw alreadyCompleted(`task ${task.id}`);
   const ended = eventRecord(input, now);
   checkCompletion(`task ${task.id}`, task.started, ended.ts);
-  const done = complete(task, ended, input, withExtensions(task.ext, extensions, cfg));
+  const done = withExtensions(complete(task, ended, input), extensions, cfg);
   const ev: ContextEvent = compact({
     type: 'task.completed' as const,
     ...base(tenant, s, ended.ts),

@@ -6,12 +6,23 @@
 import { ContextServicesError } from '../errors.js';
 import { encodePosition, prefixRange } from '../keys.js';
 import type { BatchOp, BatchOptions, Range, Store, StoreCapabilities } from '../store.js';
-import { checkBatch, checkKey, checkRange } from '../store-checks.js';
+import { checkBatch, checkKey, checkRange, failedPrecondition, preconditionFailed } from '../store-checks.js';
 import { ascending, del, descending, EMPTY, get, type Node, put } from './btree.js';
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * Declare `sharedWriters: true` (default false): engines over this one instance then behave as
+   * processes over one database (preconditions, retries, no cache), which is how the scale-out
+   * rules of SPEC §11 are tested without a database.
+   */
+  sharedWriters?: boolean;
+}
 
 /**
  * A {@link Store} held in memory: fast, not persistent (data lives as long as the instance,
  * across close and open). Passes the shared conformance suite of `@cxs/core/testing`.
+ * Preconditions are checked on the version a batch replaces, in the same synchronous step.
  *
  * @example
  * ```ts
@@ -21,16 +32,26 @@ import { ascending, del, descending, EMPTY, get, type Node, put } from './btree.
  * ```
  */
 export class MemoryStore implements Store {
-  readonly capabilities: StoreCapabilities = Object.freeze({
-    persistent: false,
-    snapshotIterators: true,
-    sharedWriters: false,
-    orderedAppend: true,
-  });
+  readonly capabilities: StoreCapabilities;
   #root: Node = EMPTY;
   /** Last position appended per prefix (`BatchOptions.append`), kept while the instance lives. */
   readonly #appended = new Map<string, number>();
   #open = false;
+
+  /** @throws TypeError when an option has the wrong type. */
+  constructor(options: MemoryStoreOptions = {}) {
+    if (typeof options !== 'object' || options === null)
+      throw new TypeError('MemoryStore: options must be an object');
+    if (options.sharedWriters !== undefined && typeof options.sharedWriters !== 'boolean') {
+      throw new TypeError('MemoryStore: sharedWriters must be a boolean');
+    }
+    this.capabilities = Object.freeze({
+      persistent: false,
+      snapshotIterators: true,
+      sharedWriters: options.sharedWriters === true,
+      orderedAppend: true,
+    });
+  }
 
   async open(): Promise<void> {
     this.#open = true;
@@ -58,14 +79,19 @@ export class MemoryStore implements Store {
     return keys.map((k) => get(root, k));
   }
 
+  /**
+   * With `append`, the entries are written at the next positions under the prefix, in the same
+   * synchronous swap as the ops (see `AppendOp`).
+   * @throws ContextServicesError `PRECONDITION_FAILED` (details.key), nothing written; `CLOSED`.
+   */
   async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
-    checkBatch(ops);
+    checkBatch(ops, options);
     const append = options?.append;
-    if (append !== undefined)
-      checkBatch(append.values.map((value) => ({ type: 'put', key: append.prefix, value })));
     this.#check();
-    const edit = {};
     let root = this.#root;
+    const failed = failedPrecondition(options?.preconditions, (key) => get(root, key));
+    if (failed !== undefined) throw preconditionFailed(failed);
+    const edit = {};
     for (const op of ops)
       root = op.type === 'put' ? put(root, op.key, op.value, edit) : del(root, op.key, edit);
     if (append !== undefined && append.values.length > 0) {

@@ -1,5 +1,6 @@
 /** The commands on states and tasks: start, end (L1, L2, L6), transition (L5), start task (L3, L4). */
 import { expect } from 'vitest';
+import type { StateStartEventBody, TaskStartEventBody } from '../types.js';
 import {
   type ChildRef,
   expectOutcome,
@@ -42,7 +43,7 @@ export class StartStateCommand extends ServiceCommand {
         : childCount(s) + 1 > m.config.entitiesPerService
           ? 'LIMIT_EXCEEDED'
           : undefined);
-    const body: Record<string, unknown> = { state_type: this.type };
+    const body: StateStartEventBody = { state_type: this.type };
     if (prev !== undefined) body.previous_state_id = prev.id;
     const res = await expectOutcome(
       r,
@@ -161,7 +162,7 @@ export class StartTaskCommand extends ServiceCommand {
         : childCount(s) + 1 > m.config.entitiesPerService
           ? 'LIMIT_EXCEEDED'
           : undefined);
-    const body: Record<string, unknown> = { task_type: this.type };
+    const body: TaskStartEventBody = { task_type: this.type };
     if (owner !== undefined) body.state_id = owner.id;
     const res = await expectOutcome(
       r,

@@ -11,7 +11,7 @@ export {
   reopenStore,
   type StoreFactory,
 } from './factory.js';
-export { integrityProblems, verifyStoreIntegrity } from './integrity.js';
+export { type IntegrityOptions, integrityProblems, verifyStoreIntegrity } from './integrity.js';
 export * from './lifecycle-commands.js';
 export * from './lifecycle-model.js';
 export {

@@ -1,5 +1,6 @@
 /** The commands on a service as a whole: start, end, associate, extensions, expiration, delete. */
 import { expect } from 'vitest';
+import type { ExpirationUpdateBody, JsonObject, ServiceStartEventBody } from '../types.js';
 import {
   type ChildRef,
   expectOutcome,
@@ -39,7 +40,7 @@ export class StartServiceCommand implements LifecycleCommand {
     const customer = this.customer === null ? undefined : CUSTOMERS[this.customer % CUSTOMERS.length];
     const contactKey =
       this.contactKey === null ? undefined : CONTACT_KEYS[this.contactKey % CONTACT_KEYS.length];
-    const body: Record<string, unknown> = { service_type: this.type };
+    const body: ServiceStartEventBody = { service_type: this.type };
     if (customer !== undefined) body.customer_id = customer;
     if (contactKey !== undefined) body.contact_key = contactKey;
     if (this.ttl !== null) body.ttl = this.ttl;
@@ -160,7 +161,8 @@ export class ExtensionCommand extends ServiceCommand {
     }
     const options = targetOptions(s, this.target);
     const call = this.merge
-      ? () => r.cs.mergeExtension(ref, name, this.value, options)
+      ? // Arrays on purpose: merge must refuse them at run time.
+        () => r.cs.mergeExtension(ref, name, this.value as JsonObject, options)
       : () => r.cs.putExtension(ref, name, this.value, options);
     const res = await expectOutcome(r, expected, () => call().then(() => true), this.toString());
     if (!res || ext === undefined) return;
@@ -184,15 +186,26 @@ export class UpdateExpirationCommand extends ServiceCommand {
   }
   async run(m: LifecycleModel, r: LifecycleReal) {
     const s = pickService(m, this.target);
-    const body: Record<string, unknown> = {};
+    const body: { ttl?: number; expiration_time?: string } = {};
     if (this.ttl !== null) body.ttl = this.ttl;
     if (this.offset !== null) body.expiration_time = iso(m.now + this.offset);
     // The body is validated before the service is read.
-    const expected = Object.keys(body).length === 0 ? 'VALIDATION_FAILED' : serviceError(m, s, this.target);
+    // SPEC §7.2: an instant that applies (no ttl) must be in the future.
+    const past = this.ttl === null && this.offset !== null && this.offset <= 0;
+    const expected =
+      Object.keys(body).length === 0
+        ? 'VALIDATION_FAILED'
+        : past
+          ? 'EXPIRATION_IN_PAST'
+          : serviceError(m, s, this.target);
     const res = await expectOutcome(
       r,
       expected,
-      () => r.cs.updateExpiration(s.id, body, targetOptions(s, this.target)).then(() => true),
+      // An empty body on purpose: the engine must refuse it at run time.
+      () =>
+        r.cs
+          .updateExpiration(s.id, body as ExpirationUpdateBody, targetOptions(s, this.target))
+          .then(() => true),
       this.toString(),
     );
     if (!res) return;

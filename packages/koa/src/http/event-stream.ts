@@ -20,6 +20,11 @@ export interface EventStreamOptions {
   slowSubscriberMs?: number;
   /** Receives one line per slow subscriber disconnected (`createRouter` passes its logger). */
   logger?: Logger;
+  /**
+   * Called with `1` when a stream starts (after its headers) and `-1` when it ends, e.g. to keep a
+   * gauge of the open subscriptions.
+   */
+  onSubscription?: (change: 1 | -1) => void;
 }
 
 /** After its last message, a slow subscriber has this long to take it before the connection is cut. */
@@ -70,6 +75,7 @@ export async function writeEventStream(
   });
   // Sends the headers now; a reconnecting browser waits 2 s.
   res.write('retry: 2000\n\n');
+  options.onSubscription?.(1);
   let blocked = false;
   const keepAlive = setInterval(() => {
     if (!blocked && !res.writableEnded) res.write(': keep-alive\n\n');
@@ -99,6 +105,7 @@ export async function writeEventStream(
     if (!isContextServicesError(error) || res.writableEnded || res.destroyed) throw error;
     res.write(sseMessage(undefined, 'error', toErrorResponse(error).body));
   } finally {
+    options.onSubscription?.(-1);
     clearInterval(keepAlive);
     const shutdown = stop.signal.aborted;
     stop.abort();

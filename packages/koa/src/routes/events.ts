@@ -42,6 +42,7 @@ export const eventRoutes: readonly RouteSpec[] = [
       'Follow the change log as Server-Sent Events: `id` = position, `event` = type, `data` = the event as JSON',
     query: EVENTS_QUERY,
     response: { status: 200, eventStream: true },
+    errors: [410],
     async handle(r) {
       const types = r.query.types;
       const lastEventId = r.ctx.get('Last-Event-ID').trim();

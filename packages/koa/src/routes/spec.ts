@@ -33,7 +33,8 @@ export type SchemaName =
   | 'PurgeResult'
   | 'FilesResult'
   | 'ExtensionValue'
-  | 'ExtensionObject';
+  | 'ExtensionObject'
+  | 'IndexResult';
 
 /** What a handler receives. */
 export interface RouteRequest {
@@ -43,8 +44,12 @@ export interface RouteRequest {
   readonly query: RawQuery;
   /** The tenant of this request for every engine call. */
   readonly call: CallOptions;
-  /** Read the JSON body (SPEC §10 limits); `undefined` when there is none. */
-  body(): Promise<unknown>;
+  /**
+   * Read the JSON body (SPEC §10 limits); `undefined` when there is none. Typed as the engine
+   * parameter it is passed to, unchecked: the engine validates every body at run time (400
+   * `VALIDATION_FAILED`), so the adapter casts here, once, instead of checking twice.
+   */
+  body<T = unknown>(): Promise<T>;
   /** The request path as the client sent it (for `Location`), without the query. */
   readonly requestPath: string;
   readonly ctx: Context;
@@ -79,6 +84,12 @@ export interface RouteSpec {
     /** `text/event-stream` (SPEC §12) instead of JSON. */
     eventStream?: boolean;
   };
+  /**
+   * Error statuses this route can answer beyond those every route shares (400, 500, 503; 401/403
+   * with roles; 404 for unknown entities when so configured; 413/415 with a body), for OpenAPI:
+   * 409 where a service id can collide, 410 for an expired change position.
+   */
+  errors?: readonly (409 | 410)[];
   handle(r: RouteRequest): Promise<RouteResult | undefined>;
 }
 
