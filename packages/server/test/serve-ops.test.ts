@@ -171,6 +171,15 @@ describe('cxs serve: health, metrics, request ids, logs', { timeout: SLOW }, () 
       expect(sample(text, 'cxs_sweeps_total', { outcome: 'ok' })).toBeGreaterThanOrEqual(1);
       expect(sample(text, 'cxs_sweep_last_success_timestamp_seconds')).toBeGreaterThan(0);
       expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+      // An open change stream (GET /events) counts as a subscriber until it ends.
+      expect(sample(text, 'cxs_change_subscribers')).toBe(0);
+      const ac = new AbortController();
+      const stream = await fetch(`${server.url}${BASE}/events`, { headers: ADMIN, signal: ac.signal });
+      expect(stream.status).toBe(200);
+      await stream.body?.getReader().read(); // its first bytes: the stream is open
+      await metricsUntil(server.url, (t) => sample(t, 'cxs_change_subscribers') === 1);
+      ac.abort();
+      await metricsUntil(server.url, (t) => sample(t, 'cxs_change_subscribers') === 0);
     } finally {
       await server.stop();
     }

@@ -118,6 +118,18 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'refuse unknown query parameters with 400 (default: ignore them)',
   },
   {
+    flag: 'changes-retention',
+    env: 'CXS_CHANGES_RETENTION',
+    default: '24h',
+    help: 'how long the change log (GET /events) keeps events, <int><s|m|h|d|w|M|y>',
+  },
+  {
+    flag: 'changes-max',
+    env: 'CXS_CHANGES_MAX',
+    default: '1000000',
+    help: 'most events the change log keeps per tenant',
+  },
+  {
     flag: 'shutdown-timeout',
     env: 'CXS_SHUTDOWN_TIMEOUT',
     default: '30',
@@ -224,7 +236,13 @@ export async function serve(
       `--expiration must be <int><s|m|h|d|w|M|y> such as 5y or 90d (got '${o.expiration}')`,
     );
   }
-  const config: EngineConfig = { expiration: String(o.expiration) };
+  const config: EngineConfig = {
+    expiration: String(o.expiration),
+    changes: {
+      retention: String(o['changes-retention']),
+      maxEntries: integer(o['changes-max'], 'changes-max', 1, Number.MAX_SAFE_INTEGER),
+    },
+  };
   if (o['auto-complete-after'] !== undefined) {
     config.autoCompleteEnabled = true;
     config.autoCompleteAfter = integer(o['auto-complete-after'], 'auto-complete-after', 1, 2 ** 31 - 1);
@@ -262,6 +280,13 @@ export async function serve(
   const leftovers = await removeExportLeftovers(exportDir);
   if (leftovers.length > 0) logger.warn({ files: leftovers }, 'removed partial export files');
   metrics.watch(engine);
+  let subscribers = 0;
+  metrics.gauge(
+    'cxs_change_subscribers',
+    'Open change-stream subscriptions (GET /events)',
+    [],
+    () => subscribers,
+  );
   let stopping = false;
   const app = createApp(engine, {
     version: VERSION,
@@ -274,6 +299,11 @@ export async function serve(
           : engine.ready(),
     },
     onRequest: metrics.observeRequest,
+    events: {
+      onSubscription: (change) => {
+        subscribers += change;
+      },
+    },
     notFoundStatus: notFound,
     bodyLimit,
     bodyTimeout,
