@@ -2,8 +2,18 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type ContextServices, createContextServices, type EngineConfig } from '@cxs/core';
-import { basicAuth, checkTenants, createApp, listen, loadUsersFile, type Tenant } from '@cxs/koa';
+import {
+  basicAuth,
+  checkTenants,
+  createApp,
+  DEFAULT_BASE_PATH,
+  listen,
+  loadUsersFile,
+  type Tenant,
+} from '@cxs/koa';
+import { loadPage } from '@cxs/ui';
 import { pino } from 'pino';
+import { journeyPage } from '../journey-page.js';
 import { openStore } from '../stores.js';
 import { integer, type OptionSpec, parseSize, readOptions, UsageError } from './options.js';
 
@@ -63,12 +73,26 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'most events the change log keeps per tenant',
   },
   {
+    flag: 'no-ui',
+    boolean: true,
+    help: 'do not serve the journey page at /ui/ (env CXS_UI=false does the same)',
+  },
+  {
     flag: 'shutdown-timeout',
     env: 'CXS_SHUTDOWN_TIMEOUT',
     default: '30',
     help: 'seconds to let requests finish on shutdown',
   },
 ];
+
+/** `CXS_UI`: `true`/`false` (also `1`/`0`, `on`/`off`); unset means on. */
+function uiFromEnv(value: string | undefined): boolean {
+  if (value === undefined || value === '') return true;
+  const v = value.toLowerCase();
+  if (['true', '1', 'on', 'yes'].includes(v)) return true;
+  if (['false', '0', 'off', 'no'].includes(v)) return false;
+  throw new UsageError(`CXS_UI must be true or false (got '${value}')`);
+}
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -92,9 +116,11 @@ async function readTenants(path: string): Promise<Tenant[]> {
 export async function serve(
   argv: readonly string[],
   out: NodeJS.WritableStream = process.stdout,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
-  const o = readOptions(argv, SERVE_OPTIONS);
+  const o = readOptions(argv, SERVE_OPTIONS, env);
   if (o.help) return -1;
+  const ui = o['no-ui'] !== true && uiFromEnv(env.CXS_UI);
   const port = integer(o.port, 'port', 0, 65535);
   const bodyLimit = parseSize(String(o['body-limit']));
   const level = String(o['log-level']);
@@ -116,7 +142,10 @@ export async function serve(
   }
   const tenants = typeof o.tenants === 'string' ? await readTenants(o.tenants) : undefined;
   const users = typeof o.users === 'string' ? await loadUsersFile(o.users) : undefined;
+  const authorize = users === undefined ? undefined : basicAuth(users);
   const logger = pino({ level, base: { name: 'cxs' } });
+  // Before the store opens: a page that cannot be loaded fails the start, not the first visit.
+  const page = ui ? await loadPage() : undefined;
 
   const store = await openStore(String(o.store), { data: String(o.data) });
   const engine: ContextServices = await createContextServices({
@@ -130,8 +159,17 @@ export async function serve(
     exportDir: resolve(String(o['export-dir'])),
     logger,
     ...(tenants === undefined ? {} : { tenants }),
-    ...(users === undefined ? {} : { authorize: basicAuth(users) }),
+    ...(authorize === undefined ? {} : { authorize }),
   });
+  if (page !== undefined) {
+    app.use(
+      journeyPage(page, {
+        basePath: DEFAULT_BASE_PATH,
+        ...(tenants === undefined ? {} : { tenants }),
+        ...(authorize === undefined ? {} : { authorize }),
+      }),
+    );
+  }
   let handle: Awaited<ReturnType<typeof listen>>;
   try {
     handle = await listen(app, { port, host: String(o.host) });
@@ -145,6 +183,7 @@ export async function serve(
     'server started',
   );
   out.write(`listening on ${handle.url}\n`);
+  if (page !== undefined) out.write(`journey page at ${handle.url}/ui/\n`);
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;
