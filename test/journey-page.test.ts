@@ -78,10 +78,16 @@ const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOSt
 
 const count = (page: Page, selector: string) => page.locator(selector).count();
 
+/** What the page's functions use of the DOM (this file is typed for Node, without the DOM). */
+interface PageGlobals {
+  document: { querySelectorAll(selector: string): { length: number } };
+}
+
 /** Wait until `selector` matches exactly `n` elements. */
 async function waitCount(page: Page, selector: string, n: number): Promise<void> {
+  // Runs in the page; a function, not a string, which the page's CSP (no eval) would refuse.
   await page.waitForFunction(
-    ([s, want]) => document.querySelectorAll(s as string).length === want,
+    ([s, want]) => (globalThis as unknown as PageGlobals).document.querySelectorAll(s).length === want,
     [selector, n] as const,
     WAIT,
   );
