@@ -237,6 +237,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await waitCount(customer, '.vis-item.item-service', 2);
       await waitCount(customer, '.vis-item.item-state', 3);
       await waitCount(anonymous, '.vis-item.item-service', 0);
+      await anonymous.waitForSelector(`#message a[href*="customer=${CUSTOMER}"]`, WAIT);
 
       const { state_id: agent } = (await api('POST', `/services/${sid}/states/transition`, {
         from: { state_id: waiting, disposition: 'answered' },

@@ -5,9 +5,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { type ContextServices, createContextServices } from '@cxs/core';
 import { MemoryStore } from '@cxs/core/memory';
 import { basicAuth, createApp, hashPassword, listen, type ServerHandle } from '@cxs/koa';
@@ -92,6 +94,28 @@ describe('GET /ui/', () => {
     }
     // The timeline library and its stylesheet are in the bundle.
     expect((await get(`/ui/${css}`)).text).toContain('.vis-timeline');
+  });
+
+  it('sends the bundles gzipped to clients that accept it, as they are to the others', async () => {
+    const page = await get('/ui/');
+    const js = /src="(assets\/[^"]+\.js)"/.exec(page.text)?.[1] as string;
+    const raw = (encoding: string) =>
+      new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+        httpGet(`${origin}/ui/${js}`, { headers: { 'Accept-Encoding': encoding } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        }).on('error', reject);
+      });
+    const plain = await raw('identity');
+    const zipped = await raw('gzip, deflate, br');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.headers.vary).toBe('Accept-Encoding');
+    expect(zipped.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(zipped.body.length).toBeLessThan(plain.body.length / 2);
+    expect(gunzipSync(zipped.body).equals(plain.body)).toBe(true);
+    expect(zipped.headers.etag).not.toBe(plain.headers.etag);
   });
 
   it('answers If-None-Match with 304, and HEAD without a body', async () => {

@@ -47,6 +47,21 @@ function say(text: string | undefined, tone: 'error' | 'info' = 'error'): void {
   message.dataset.tone = tone;
 }
 
+/** An anonymous service shown was attached to a customer: say so, with a link to their journey. */
+function associated(serviceId: string, customerId: string): void {
+  const params = new URLSearchParams(location.search);
+  params.delete('contact_key');
+  params.set('customer', customerId);
+  const link = el('a', undefined, `open customer ${customerId}`);
+  link.href = `?${params}`;
+  message.replaceChildren(
+    `Service ${serviceId.slice(0, 10)}… was identified and associated with a customer: `,
+    link,
+  );
+  message.dataset.tone = 'info';
+  message.hidden = false;
+}
+
 function setLive(state: 'idle' | 'connecting' | 'live' | 'down' | 'stopped', text: string): void {
   const live = $('live');
   live.dataset.state = state;
@@ -101,7 +116,15 @@ async function refresh(serviceId: string): Promise<void> {
       const service = await view.api.service(serviceId);
       if (view !== current) return;
       if (service !== undefined && matches(service, view.query)) timeline.upsert(service);
-      else timeline.remove(serviceId);
+      else {
+        if (
+          service?.customer_id !== undefined &&
+          view.query.mode === 'contact_key' &&
+          timeline.get(serviceId)
+        )
+          associated(service.service_id, service.customer_id);
+        timeline.remove(serviceId);
+      }
     } while (refreshing.get(serviceId) === true);
     summarize();
     if (selected?.includes(`:${serviceId}`)) {

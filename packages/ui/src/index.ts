@@ -20,6 +20,12 @@ export { contentTypeOf, type PageFile, type PageFiles, pageFile, readPage } from
 export { PAGE_DIR, PAGE_SOURCE } from './paths.js';
 
 /**
+ * True for the built package, whose {@link loadPage} reads `dist/page`; false when it runs from
+ * its TypeScript sources, where {@link loadPage} bundles the page (a second or so).
+ */
+export const PAGE_PREBUILT: boolean = !FROM_SOURCES;
+
+/**
  * The page to serve. The built package reads its prebuilt `dist/page`; run from the TypeScript
  * sources (tests, `--conditions=source`), it bundles `page/` in memory, so the sources served are
  * always the ones on disk and a fresh clone needs no build.

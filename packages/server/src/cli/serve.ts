@@ -11,7 +11,7 @@ import {
   loadUsersFile,
   type Tenant,
 } from '@cxs/koa';
-import { loadPage } from '@cxs/ui';
+import { loadPage, PAGE_PREBUILT } from '@cxs/ui';
 import { pino } from 'pino';
 import { journeyPage } from '../journey-page.js';
 import { openStore } from '../stores.js';
@@ -144,8 +144,9 @@ export async function serve(
   const users = typeof o.users === 'string' ? await loadUsersFile(o.users) : undefined;
   const authorize = users === undefined ? undefined : basicAuth(users);
   const logger = pino({ level, base: { name: 'cxs' } });
-  // Before the store opens: a page that cannot be loaded fails the start, not the first visit.
-  const page = ui ? await loadPage() : undefined;
+  // A built page is read before the store opens, so that a missing one fails the start. From the
+  // sources, the page is bundled on its first visit: the many test servers never pay for it.
+  const page = !ui ? undefined : PAGE_PREBUILT ? await loadPage() : () => loadPage();
 
   const store = await openStore(String(o.store), { data: String(o.data) });
   const engine: ContextServices = await createContextServices({
