@@ -81,6 +81,9 @@ function summarize(): void {
       ? 'No services match.'
       : `${services.length} service${services.length === 1 ? '' : 's'}, ${active} active${more}`;
   ($('fit') as HTMLButtonElement).disabled = services.length === 0;
+  const box = $('timeline');
+  if (services.length === 0) box.dataset.empty = 'No services to show';
+  else delete box.dataset.empty;
 }
 
 /** Does a service belong in the current view? (Filters as the list query applies them.) */
