@@ -25,6 +25,8 @@ const BASE = '/genesys/1/cs';
 const CUSTOMER = 'C-1042';
 const PHONE = '+33140001234';
 const WAIT = { timeout: 20_000 };
+/** A whole call in a browser on a loaded 2-core machine: more than the default 30 s. */
+const TEST_TIMEOUT = 120_000;
 
 let tmp: string;
 let server: ChildProcess | undefined;
@@ -145,7 +147,7 @@ beforeAll(async () => {
       '--disable-sync',
     ],
   });
-});
+}, TEST_TIMEOUT);
 
 afterAll(async () => {
   await browser?.close();
@@ -159,6 +161,7 @@ afterAll(async () => {
 
 describe.skipIf(!HAVE_CHROMIUM)(
   `journey page in Chromium${HAVE_CHROMIUM ? '' : ` (skipped: no browser at ${CHROMIUM}; apt-get install chromium)`}`,
+  { timeout: TEST_TIMEOUT },
   () => {
     it('follows a whole call live: anonymous by contact key, then on the customer once associated', async () => {
       const context = await (browser as Browser).newContext({
