@@ -13,14 +13,17 @@ import {
   basicAuth,
   checkTenants,
   createApp,
+  DEFAULT_BASE_PATH,
   listen,
   loadUsersFile,
   ROLES,
   removeExportLeftovers,
   type Tenant,
 } from '@cxs/koa';
+import { loadPage, PAGE_PREBUILT } from '@cxs/ui';
 import { type Logger, pino } from 'pino';
 import pinoPretty from 'pino-pretty';
+import { journeyPage } from '../journey-page.js';
 import { MeasuredStore } from '../measured-store.js';
 import { Metrics } from '../metrics.js';
 import { openStore } from '../stores.js';
@@ -130,12 +133,26 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'most events the change log keeps per tenant',
   },
   {
+    flag: 'no-ui',
+    boolean: true,
+    help: 'do not serve the journey page at /ui/ (env CXS_UI=false does the same)',
+  },
+  {
     flag: 'shutdown-timeout',
     env: 'CXS_SHUTDOWN_TIMEOUT',
     default: '30',
     help: 'seconds to let requests finish on shutdown',
   },
 ];
+
+/** `CXS_UI`: `true`/`false` (also `1`/`0`, `on`/`off`); unset means on. */
+function uiFromEnv(value: string | undefined): boolean {
+  if (value === undefined || value === '') return true;
+  const v = value.toLowerCase();
+  if (['true', '1', 'on', 'yes'].includes(v)) return true;
+  if (['false', '0', 'off', 'no'].includes(v)) return false;
+  throw new UsageError(`CXS_UI must be true or false (got '${value}')`);
+}
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -213,9 +230,11 @@ async function readTenants(path: string): Promise<Tenant[]> {
 export async function serve(
   argv: readonly string[],
   out: NodeJS.WritableStream = process.stdout,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
-  const o = readOptions(argv, SERVE_OPTIONS);
+  const o = readOptions(argv, SERVE_OPTIONS, env);
   if (o.help) return -1;
+  const ui = o['no-ui'] !== true && uiFromEnv(env.CXS_UI);
   const port = integer(o.port, 'port', 0, 65535);
   const bodyLimit = parseSize(String(o['body-limit']));
   const level = String(o['log-level']);
@@ -257,6 +276,10 @@ export async function serve(
     format ?? ((out as { isTTY?: boolean }).isTTY === true ? 'pretty' : 'json'),
     out,
   );
+  const authorize = users === undefined ? undefined : basicAuth(users, { failureBudget });
+  // A built page is read before the store opens, so that a missing one fails the start. From the
+  // sources, the page is bundled on its first visit: the many test servers never pay for it.
+  const page = !ui ? undefined : PAGE_PREBUILT ? await loadPage() : () => loadPage();
 
   const metrics = new Metrics();
   const store = new MeasuredStore(
@@ -311,8 +334,17 @@ export async function serve(
     exportDir,
     logger,
     ...(tenants === undefined ? {} : { tenants }),
-    ...(users === undefined ? {} : { authorize: basicAuth(users, { failureBudget }) }),
+    ...(authorize === undefined ? {} : { authorize }),
   });
+  if (page !== undefined) {
+    app.use(
+      journeyPage(page, {
+        basePath: DEFAULT_BASE_PATH,
+        ...(tenants === undefined ? {} : { tenants }),
+        ...(authorize === undefined ? {} : { authorize }),
+      }),
+    );
+  }
   let handle: Awaited<ReturnType<typeof listen>>;
   try {
     handle = await listen(app, {
@@ -345,8 +377,9 @@ export async function serve(
       tenants: tenants?.length ?? 0,
       roles: users !== undefined,
       version: VERSION,
+      ...(page === undefined ? {} : { ui: `${handle.url}/ui/` }),
     },
-    `listening on ${handle.url}`,
+    `listening on ${handle.url}${page === undefined ? '' : ` (journey page at ${handle.url}/ui/)`}`,
   );
 
   return new Promise<number>((resolveExit) => {
