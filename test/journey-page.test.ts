@@ -45,7 +45,7 @@ async function serve(args: string[]): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk;
-      const m = /listening on (http:\/\/\S+)/.exec(output);
+      const m = /listening on (http:\/\/[^\s"]+)/.exec(output);
       if (m) resolve(m[1] as string);
     };
     child.stdout?.on('data', onData);

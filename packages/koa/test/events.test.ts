@@ -106,7 +106,7 @@ describe('GET /events', () => {
     expect(errorOf(gone).code).toBe('CHANGES_EXPIRED');
     const ahead = await t.req('GET', '/events', undefined, { 'Last-Event-ID': '9999' });
     expect(ahead.status).toBe(410);
-    for (const q of ['types=nope', 'since=-3', 'since=x', 'customer_id=a&customer_id=b', 'unknown=1']) {
+    for (const q of ['types=nope', 'since=-3', 'since=x', 'customer_id=a&customer_id=b']) {
       const r = await t.req('GET', `/events?${q}`);
       expect(r.status, q).toBe(400);
       expect(errorOf(r).code).toBe('VALIDATION_FAILED');

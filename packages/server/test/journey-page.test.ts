@@ -183,7 +183,7 @@ describe('cxs serve and the page', () => {
     const url = await new Promise<string | undefined>((resolve) => {
       child.stdout?.on('data', (c) => {
         output += c;
-        const m = /listening on (http:\/\/\S+)/.exec(output);
+        const m = /listening on (http:\/\/[^\s"]+)/.exec(output);
         if (m) resolve(m[1]);
       });
       child.once('exit', () => resolve(undefined));
@@ -207,7 +207,8 @@ describe('cxs serve and the page', () => {
         expect(s.url, JSON.stringify({ args, env })).toBeDefined();
         const url = s.url as string;
         expect(await status(url, '/ui/'), JSON.stringify({ args, env })).toBe(want);
-        expect(s.output().includes(`journey page at ${url}/ui/`)).toBe(want === 200);
+        // The listening line names the page's address in its `ui` field.
+        expect(s.output().includes(`"ui":"${url}/ui/"`)).toBe(want === 200);
         // The API is there either way.
         expect(await status(url, `${BASE}/services/anonymous/x`)).toBe(200);
         s.child.kill('SIGTERM');

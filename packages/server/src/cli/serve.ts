@@ -379,7 +379,7 @@ export async function serve(
       version: VERSION,
       ...(page === undefined ? {} : { ui: `${handle.url}/ui/` }),
     },
-    `listening on ${handle.url}${page === undefined ? '' : ` (journey page at ${handle.url}/ui/)`}`,
+    `listening on ${handle.url}`,
   );
 
   return new Promise<number>((resolveExit) => {
