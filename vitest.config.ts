@@ -10,5 +10,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Provides a PostgreSQL URL (CXS_PG_URL, or an embedded server started only when a test file
+    // of the run uses packages/postgres/test/pg-harness.ts).
+    globalSetup: ['packages/postgres/test/global-setup.ts'],
   },
 });

@@ -52,7 +52,7 @@ export function startServer(
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => {
       out += chunk;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
+      const m = /listening on (http:\/\/[^\s"]+)/.exec(out);
       if (m?.[1] === undefined) return;
       clearTimeout(timer);
       const url = m[1];

@@ -175,7 +175,13 @@ describe('Context Services under /api/cs', () => {
       'ROUTE_NOT_FOUND',
       'NotFoundException',
     );
-    expectCsError(await call('GET', CS_PREFIX), 404, 'ROUTE_NOT_FOUND', 'NotFoundException');
+    // The base path itself is the index (SPEC §13), public like the OpenAPI document.
+    const index = await call('GET', CS_PREFIX);
+    expect(index.status).toBe(200);
+    expect(index.json.links).toMatchObject({
+      openapi: `${CS_PREFIX}/openapi.json`,
+      events: `${CS_PREFIX}/events`,
+    });
     const wrong = await call('GET', `${CS_PREFIX}/services/some-id/end`, 'ops-token');
     expectCsError(wrong, 405, 'METHOD_NOT_ALLOWED', 'MethodNotAllowedException');
     expect(wrong.headers.get('allow')).toBe('POST');

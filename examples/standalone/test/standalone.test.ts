@@ -48,7 +48,7 @@ beforeAll(async () => {
   origin = await new Promise<string>((resolve, reject) => {
     server.stdout?.on('data', (chunk) => {
       output += chunk;
-      const m = /listening on (http:\/\/\S+)/.exec(output);
+      const m = /listening on (http:\/\/[^\s"]+)/.exec(output);
       if (m) resolve(m[1] as string);
     });
     server.stderr?.on('data', (chunk) => {

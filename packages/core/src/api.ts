@@ -1,5 +1,6 @@
 import type { Clock } from './clock.js';
 import type { ContextEvent, ContextEventType, EventOf } from './events.js';
+import type { ReadyOptions } from './ready.js';
 import type { Store } from './store.js';
 import type {
   AssociateRequestBody,
@@ -181,6 +182,16 @@ export interface EngineStats {
   readonly conflicts: number;
 }
 
+/** Options of `importServices`. */
+export interface ImportOptions extends CallOptions {
+  /**
+   * Skip (and count) an item whose `service_id` is already stored instead of failing with
+   * `SERVICE_EXISTS`: re-running an interrupted import then completes it. The item is still
+   * validated first. Default false.
+   */
+  skipExisting?: boolean;
+}
+
 /** Result of one sweep. */
 export interface SweepResult {
   expired: number;
@@ -274,7 +285,7 @@ export interface ContextServices {
    */
   importServices(
     services: AsyncIterable<ServiceView> | Iterable<ServiceView>,
-    options?: CallOptions,
+    options?: ImportOptions,
   ): Promise<ImportResult>;
   /**
    * Remove expired services and auto-complete inactive ones whose deadline is ≤ `now` (default:
@@ -296,6 +307,12 @@ export interface ContextServices {
   on(type: '*', listener: (event: ContextEvent) => void): () => void;
   /** Counters since the engine was created: conflict retries and conflicts (shared stores). */
   stats(): EngineStats;
+  /**
+   * Readiness (SPEC §13): resolves when the store answers a read and accepts a write (a `get` and
+   * a one-op batch on a reserved key), each within `timeoutMs` (default 2 s).
+   * @throws ContextServicesError `STORE_UNAVAILABLE` with the reason, `CLOSED` after `close()`.
+   */
+  ready(options?: ReadyOptions): Promise<void>;
   /** Wait for writes in flight, stop the sweeper, close the store. */
   close(): Promise<void>;
 }

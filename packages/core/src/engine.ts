@@ -2,12 +2,16 @@ import type { ContextServices, EngineOptions } from './api.js';
 import { systemClock } from './clock.js';
 import { resolveConfig } from './config.js';
 import { createContext, randomServiceId } from './context.js';
+import { ContextServicesError } from './errors.js';
 import type { ContextEvent } from './events.js';
 import { SweepLease } from './lease.js';
 import * as maintenance from './maintenance.js';
 import * as reads from './reads.js';
+import { probeStore } from './ready.js';
 import { Repo } from './repo.js';
 import * as writes from './writes.js';
+
+const closedError = () => new ContextServicesError('CLOSED', 'The engine is closed');
 
 function warnListenerError(error: unknown, event: ContextEvent): void {
   process.emitWarning(`Context Services listener for ${event.type} threw: ${String(error)}`, {
@@ -106,6 +110,7 @@ export async function createContextServices(options: EngineOptions): Promise<Con
     on(type: string, listener: (event: never) => void) {
       return repo.on(type, listener as (event: ContextEvent) => void);
     },
+    ready: (o) => (closed === undefined ? probeStore(options.store, o) : Promise.reject(closedError())),
     close() {
       closed ??= (async () => {
         await engine.stopSweeper();

@@ -16,6 +16,7 @@ export {
   parseTaskQuery,
   type RawQuery,
 } from './query.js';
+export { probeStore, type ReadyOptions } from './ready.js';
 export { schemas, validators } from './schemas.js';
 export type { BatchOp, BatchOptions, Precondition, Range, Store, StoreCapabilities } from './store.js';
 export {

@@ -25,6 +25,7 @@
  * - `T mc/<hash>`                composite-start claim of one match tuple (hashed: no customer
  *                                id or contact key in clear); value: a counter
  * - `l/sweep`                    the sweep lease; value: `{"owner": …, "until": ms}`
+ * - `h/ready`                    written by the readiness probe (no meaning, never read back)
  */
 import { createHash } from 'node:crypto';
 
@@ -172,6 +173,8 @@ export class TenantKeys {
 
 /** The sweep lease of engines sharing a store (SPEC §11). */
 export const SWEEP_LEASE_KEY = 'l/sweep';
+/** The key the readiness probe reads and writes; outside every other prefix. */
+export const READY_KEY = 'h/ready';
 
 /** The global deadline indexes: `x/` expiry, `a/` auto-complete. */
 export const DEADLINE_PREFIX = { expiry: 'x/', autoComplete: 'a/' } as const;

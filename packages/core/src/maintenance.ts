@@ -1,6 +1,14 @@
 /** Maintenance (SPEC §8): purge, export selection, import, and the expiry / auto-complete sweep. */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { CallOptions, ExportQuery, PurgeOperation, ServiceView, SweepResult } from './api.js';
+import type {
+  CallOptions,
+  ExportQuery,
+  ImportOptions,
+  ImportResult,
+  PurgeOperation,
+  ServiceView,
+  SweepResult,
+} from './api.js';
 import { type EngineContext, onService } from './context.js';
 import { ContextServicesError, invalid, isContextServicesError } from './errors.js';
 import {
@@ -317,31 +325,42 @@ function checkImportedChildren(states: readonly StateRecord[], tasks: readonly T
   }
 }
 
-/** Import services exported with `export_content`, keeping their ids; each service is one atomic write. */
+/**
+ * Import services exported with `export_content`, keeping their ids; each service is one atomic
+ * write. With `skipExisting`, an id already stored is counted in `skipped` instead of failing.
+ */
 export async function importServices(
   ctx: EngineContext,
   services: AsyncIterable<unknown> | Iterable<unknown>,
-  options?: CallOptions,
-): Promise<{ imported: number }> {
+  options?: ImportOptions,
+): Promise<ImportResult> {
   const keys = ctx.keys(options);
-  let imported = 0;
+  const skip = options?.skipExisting === true;
+  const result: ImportResult = { imported: 0, skipped: 0 };
   for await (const item of services) {
+    const n = result.imported + result.skipped;
     try {
-      await importOne(ctx, keys, item);
+      if (await importOne(ctx, keys, item, skip)) result.imported++;
+      else result.skipped++;
     } catch (e) {
       if (isContextServicesError(e)) {
-        throw new ContextServicesError(e.code, `import item ${imported}: ${e.message}`, {
-          details: { ...e.details, item: imported },
+        throw new ContextServicesError(e.code, `import item ${n}: ${e.message}`, {
+          details: { ...e.details, item: n },
         });
       }
       throw e;
     }
-    imported++;
   }
-  return { imported };
+  return result;
 }
 
-async function importOne(ctx: EngineContext, keys: TenantKeys, item: unknown): Promise<void> {
+/** Import one item; false when it was skipped because its id is already stored. */
+async function importOne(
+  ctx: EngineContext,
+  keys: TenantKeys,
+  item: unknown,
+  skip: boolean,
+): Promise<boolean> {
   if (typeof item !== 'object' || item === null || Array.isArray(item))
     throw invalid('service', 'must be a JSON object');
   const view = item as Record<string, unknown>;
@@ -403,13 +422,15 @@ async function importOne(ctx: EngineContext, keys: TenantKeys, item: unknown): P
     now,
     ctx.cfg.rules,
   );
-  await onService(ctx, keys, sid, async () => {
+  return onService(ctx, keys, sid, async () => {
     if ((await ctx.repo.getService(keys, sid)) !== undefined) {
+      if (skip) return false;
       throw new ContextServicesError('SERVICE_EXISTS', `Service ${sid} already exists`, {
         details: { service_id: sid },
       });
     }
     await ctx.repo.commit(keys, {}, { ...created, service, states, tasks, events: [] });
+    return true;
   });
 }
 

@@ -170,4 +170,8 @@ export type TaskStartResult = { task_id: number };
 export type PurgeResult = { purged: number };
 
 /** Result of {@link ContextServices.importServices}: how many services were written. */
-export type ImportResult = { imported: number };
+export type ImportResult = {
+  imported: number;
+  /** Items skipped because their service id was already stored (`skipExisting`). */
+  skipped: number;
+};

@@ -133,7 +133,7 @@ describe('import', () => {
       store: new MemoryStore(),
       clock: new SimulatedClock(T0 + H),
     });
-    expect(await target.importServices(exported)).toEqual({ imported: 2 });
+    expect(await target.importServices(exported)).toEqual({ imported: 2, skipped: 0 });
     const again = await collect(
       await target.exportServices({ time_from: iso(T0 - H), export_content: true }),
     );
@@ -141,6 +141,21 @@ describe('import', () => {
     const t = await target.startTask(sid, {});
     expect(t.task_id).toBe(3);
     await rejects(target.importServices([exported[0] as ServiceView]), 'SERVICE_EXISTS');
+    // Re-running the whole import with skipExisting completes it: stored ids are counted, not rewritten.
+    const third = structuredClone(exported[0]) as Record<string, unknown>;
+    third.service_id = 'imported-later';
+    expect(await target.importServices([...exported, third as ServiceView], { skipExisting: true })).toEqual({
+      imported: 1,
+      skipped: 2,
+    });
+    expect((await target.getService('imported-later')).service_id).toBe('imported-later');
+    // The task started after the first import survives the re-run.
+    expect((await target.getTask(sid, t.task_id)).task_id).toBe(3);
+    // A skipped item is still validated first.
+    await rejects(
+      target.importServices([{ ...(exported[0] as ServiceView), est_duration: -1 }], { skipExisting: true }),
+      'VALIDATION_FAILED',
+    );
     await rejects(
       target.importServices([{ service_id: 'bad id', started: { timestamp: iso(T0) } }]),
       'VALIDATION_FAILED',

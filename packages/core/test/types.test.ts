@@ -210,7 +210,10 @@ describe('results have the types of the resource schemas', () => {
     for await (const s of full) services.push(s);
 
     const target = (await setup()).cs;
-    expectTypeOf(await target.importServices(services)).toEqualTypeOf<{ imported: number }>();
+    expectTypeOf(await target.importServices(services)).toEqualTypeOf<{
+      imported: number;
+      skipped: number;
+    }>();
     const purged = await cs.purge({ limit: iso(T0 + 1), operation: 'purge.service.all' });
     expectTypeOf(purged).toEqualTypeOf<{ purged: number }>();
     expect(purged).toEqual({ purged: 1 });

@@ -3,34 +3,94 @@ import type { ContextServices } from '@cxs/core';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { errorHandler, fallbackLogger, HttpError } from './http/errors.js';
+import { requestId, requestIdOf } from './http/request-id.js';
+import { HEALTH_PATHS, type HealthOptions, healthRouter } from './ops/health.js';
 import { createRouter, type RouterOptions } from './router.js';
 
+/** Options of {@link createApp}: the router's, plus the health endpoints and request hooks. */
+export interface AppOptions extends RouterOptions {
+  /**
+   * `GET /healthz`, `GET /readyz` (and `GET /metrics` with `health.metrics`) at the server root,
+   * without credentials (see `healthRouter`). Default on; `false` to leave them out.
+   */
+  health?: HealthOptions | false;
+  /** Called once per request (after the response), e.g. to count requests by operation and status. */
+  onRequest?: (info: RequestInfo) => void;
+}
+
+/** What is known of a request once it is answered (or its connection closed). */
+export interface RequestInfo {
+  /** The request id (`X-Request-Id`). */
+  requestId: string;
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  /** The matched route's name (its OpenAPI `operationId`), or `unmatched`. */
+  operation: string;
+  status: number;
+  /** Time from the request to the end of the response, in ms. */
+  ms: number;
+  /** The resolved tenant id, when the request named one. */
+  tenant?: string;
+  /** The authenticated user, when roles are enabled and the credentials were accepted. */
+  user?: string;
+  /** True when the connection closed before the response was complete. */
+  aborted?: boolean;
+}
+
+/** Options of {@link requestLogger}. */
+export interface RequestLogOptions {
+  /** Called once per request with what is logged (metrics, for instance). */
+  onRequest?: (info: RequestInfo) => void;
+  /** Operations logged at debug rather than info (health probes and scrapes). Default none. */
+  quiet?: ReadonlySet<string>;
+}
+
 /**
- * Log one line per request when the response is finished or the connection closes: method, path
- * (without the query string), status, duration in ms. Never bodies or headers (credentials).
+ * Log one line per request when the response is finished or the connection closes: request id,
+ * method, path (without the query string), operation, tenant, user, status, duration in ms. Never
+ * bodies or headers (credentials). Put it after {@link requestId}.
  */
-export function requestLogger(logger: Logger): Middleware {
+export function requestLogger(logger: Logger | undefined, options: RequestLogOptions = {}): Middleware {
   return async (ctx, next) => {
     const start = process.hrtime.bigint();
     const done = () => {
       ctx.res.off('finish', done);
       ctx.res.off('close', done);
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      const aborted = !ctx.res.writableFinished;
-      logger.info(
-        {
-          method: ctx.method,
-          path: ctx.path,
-          status: ctx.status,
-          ms: Math.round(ms * 10) / 10,
-          ...(aborted ? { aborted } : {}),
-        },
-        'request',
-      );
+      const state = ctx.state as { tenant?: unknown; user?: unknown };
+      const info: RequestInfo = {
+        requestId: requestIdOf(ctx) ?? '',
+        method: ctx.method,
+        path: ctx.path,
+        operation: (ctx as { _matchedRouteName?: string })._matchedRouteName ?? 'unmatched',
+        status: ctx.status,
+        ms: Math.round(ms * 10) / 10,
+      };
+      if (typeof state.tenant === 'string' && state.tenant !== '') info.tenant = state.tenant;
+      if (typeof state.user === 'string') info.user = state.user;
+      if (!ctx.res.writableFinished) info.aborted = true;
+      options.onRequest?.(info);
+      if (logger === undefined) return;
+      const { requestId: reqId, ...rest } = info;
+      const line = { reqId, ...rest };
+      if (options.quiet?.has(info.operation)) logger.debug(line, 'request');
+      else logger.info(line, 'request');
     };
     ctx.res.once('finish', done);
     ctx.res.once('close', done);
     await next();
+  };
+}
+
+/** Health probes and scrapes come every few seconds: their request lines are debug. */
+const QUIET: ReadonlySet<string> = new Set(['healthz', 'readyz', 'metrics']);
+
+function healthLinks(metrics: boolean): Record<string, string> {
+  return {
+    healthz: HEALTH_PATHS.healthz,
+    readyz: HEALTH_PATHS.readyz,
+    ...(metrics ? { metrics: HEALTH_PATHS.metrics } : {}),
   };
 }
 
@@ -42,8 +102,9 @@ const routeNotFound: Middleware = async (ctx, next) => {
 };
 
 /**
- * A Koa app serving {@link createRouter}'s routes with: the error middleware first; request logs
- * (when `options.logger` is given); 404 for unknown routes, 405 (with `Allow`) for a wrong method
+ * A Koa app serving {@link createRouter}'s routes with: request ids (`X-Request-Id`); the error
+ * middleware; request logs (when `options.logger` is given) and `options.onRequest`; the health
+ * endpoints at the root (SPEC §13); 404 for unknown routes, 405 (with `Allow`) for a wrong method
  * and 501 for an unknown one, all in the JSON error shape of SPEC §2.1.
  *
  * @example
@@ -52,13 +113,21 @@ const routeNotFound: Middleware = async (ctx, next) => {
  * createApp(engine).listen(8080, '127.0.0.1');
  * ```
  */
-export function createApp(engine: ContextServices, options: RouterOptions = {}): Koa {
+export function createApp(engine: ContextServices, options: AppOptions = {}): Koa {
   const app = new Koa();
-  const router = createRouter(engine, options);
+  const { health: healthOptions, onRequest, ...routerOptions } = options;
+  const health = healthOptions === false ? undefined : healthRouter(engine, healthOptions);
+  const links =
+    health === undefined ? {} : healthLinks(healthOptions !== false && healthOptions?.metrics !== undefined);
+  const router = createRouter(engine, { ...routerOptions, links: { ...links, ...routerOptions.links } });
   const logger = options.logger;
+  app.use(requestId());
   app.use(errorHandler({ notFoundStatus: options.notFoundStatus ?? 400, ...(logger ? { logger } : {}) }));
-  if (logger !== undefined) app.use(requestLogger(logger));
+  if (logger !== undefined || onRequest !== undefined) {
+    app.use(requestLogger(logger, { quiet: QUIET, ...(onRequest ? { onRequest } : {}) }));
+  }
   app.use(routeNotFound);
+  if (health !== undefined) app.use(health.routes());
   app.use(
     router.allowedMethods({
       throw: true,

@@ -24,7 +24,13 @@ export {
   verifyPassword,
 } from './access/auth.js';
 export { checkTenants, type Tenant, tenantResolver } from './access/tenancy.js';
-export { createApp, requestLogger } from './app.js';
+export {
+  type AppOptions,
+  createApp,
+  type RequestInfo,
+  type RequestLogOptions,
+  requestLogger,
+} from './app.js';
 export { type ExportFormat, exportBaseName, exportToFiles } from './export/files.js';
 export { checkContentType, DEFAULT_BODY_LIMIT, readJsonBody } from './http/body.js';
 export {
@@ -41,6 +47,13 @@ export {
   isHttpError,
   toErrorResponse,
 } from './http/errors.js';
+export {
+  MAX_REQUEST_ID_LENGTH,
+  requestId,
+  requestIdOf,
+  saneRequestId,
+} from './http/request-id.js';
 export { listen, type ServerHandle } from './http/server.js';
-export { type OpenApiOptions, openApiDocument, openApiPath } from './openapi.js';
+export { type OpenApiOptions, openApiDocument, openApiPath, PACKAGE_VERSION } from './openapi.js';
+export { HEALTH_PATHS, type HealthOptions, healthRouter, type MetricsSource } from './ops/health.js';
 export { allRoutes, createRouter, DEFAULT_BASE_PATH, type RouterOptions } from './router.js';

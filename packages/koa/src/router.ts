@@ -8,7 +8,7 @@ import { type Tenant, tenantResolver } from './access/tenancy.js';
 import { DEFAULT_BODY_LIMIT, readJsonBody } from './http/body.js';
 import { errorHandler, HttpError } from './http/errors.js';
 import { jsonArrayBody } from './http/json-stream.js';
-import { openApiDocument } from './openapi.js';
+import { HEALTH_DOCS, openApiDocument, PACKAGE_VERSION } from './openapi.js';
 import { maintenanceRoutes } from './routes/maintenance.js';
 import { checkQueryNames } from './routes/query-params.js';
 import { serviceRoutes } from './routes/services.js';
@@ -56,6 +56,14 @@ export interface RouterOptions {
    * it does not bound memory.
    */
   maxResponseStringLength?: number;
+  /**
+   * Links of the index `GET <prefix>/` besides `openapi.json` and `events`, as absolute paths
+   * (`createApp` adds its health endpoints: `{ healthz: '/healthz', readyz: '/readyz' }`).
+   * Those named `healthz`, `readyz` and `metrics` are also described in the OpenAPI document.
+   */
+  links?: Readonly<Record<string, string>>;
+  /** Version in the index and the OpenAPI document (default: this package's version). */
+  version?: string;
 }
 
 /**
@@ -100,6 +108,7 @@ function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOpt
     checkQueryNames(query, spec.query);
     const header = ctx.get('ContactCenterId');
     const tenant = resolveTenant(header === '' ? undefined : header);
+    ctx.state.tenant = tenant;
     const result = await spec.handle({
       engine,
       params: (ctx as unknown as { params: Record<string, string> }).params,
@@ -145,16 +154,34 @@ export function createRouter(engine: ContextServices, options: RouterOptions = {
     throw new TypeError('createRouter: maxResponseStringLength must be a number >= 0');
   const prefix = options.prefix ?? DEFAULT_BASE_PATH;
   const router = new Router({ prefix, sensitive: true });
-  const doc = openApiDocument(allRoutes, { prefix });
+  const version = options.version ?? PACKAGE_VERSION;
+  const links = options.links ?? {};
+  const doc = openApiDocument(allRoutes, {
+    prefix,
+    version,
+    security: options.authorize !== undefined,
+    notFoundStatus: options.notFoundStatus ?? 400,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    health: Object.fromEntries(Object.entries(links).filter(([k]) => k in HEALTH_DOCS)),
+  });
+  const index = {
+    name: 'Context Services',
+    version,
+    links: { self: `${prefix}/`, openapi: `${prefix}/openapi.json`, events: `${prefix}/events`, ...links },
+  };
   router.use(
     errorHandler({
       notFoundStatus: options.notFoundStatus ?? 400,
       ...(options.logger ? { logger: options.logger } : {}),
     }),
   );
-  // The document is public: registered before the roles check, it answers before that runs.
+  // The document and the index are public: registered before the roles check, they answer
+  // before that runs.
   router.get('openApi', '/openapi.json', (ctx) => {
     ctx.body = doc;
+  });
+  router.get('index', '/', (ctx) => {
+    ctx.body = index;
   });
   if (options.authorize !== undefined) router.use(requireRoles(options.authorize, options.authChallenge));
   for (const spec of allRoutes) {

@@ -4,7 +4,7 @@ import { type ContextServices, createContextServices, type EngineOptions } from 
 import { MemoryStore } from '@cxs/core/memory';
 import { pino } from 'pino';
 import { listen, type ServerHandle } from '../src/http/server.js';
-import { createApp, type RouterOptions } from '../src/index.js';
+import { type AppOptions, createApp } from '../src/index.js';
 
 export const BASE = '/genesys/1/cs';
 export const EXC = 'com.genesyslab.gsg.services.contextservices.exceptions';
@@ -60,7 +60,7 @@ export async function send(
 
 /** Start a server on a fresh memory engine. */
 export async function startServer(
-  options: RouterOptions = {},
+  options: AppOptions = {},
   engineOptions: Partial<EngineOptions> = {},
 ): Promise<TestServer> {
   const engine = await createContextServices({ store: new MemoryStore(), ...engineOptions });

@@ -11,4 +11,7 @@
  */
 export { main } from './cli/main.js';
 export { type OptionSpec, UsageError } from './cli/options.js';
+export { MeasuredStore, type StoreCall, type StoreObserver } from './measured-store.js';
+export { Metrics } from './metrics.js';
 export { openStore, STORE_KINDS, type StoreLocation } from './stores.js';
+export { type SweepReport, startSweeps } from './sweeper.js';

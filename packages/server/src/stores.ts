@@ -13,19 +13,22 @@ export const STORE_KINDS = ['level', 'memory'] as const;
 /** Where a store keeps its data: `data` is the LevelDB directory. */
 export interface StoreLocation {
   readonly data: string;
+  /** LevelDB: fsync each write before acknowledging it (concurrent writes share one fsync). */
+  readonly sync?: boolean;
 }
 
 /** Open the store a command asked for (not yet `open()`ed: the engine opens it). */
 export async function openStore(kind: string, where: StoreLocation): Promise<Store> {
   switch (kind) {
     case 'memory': {
+      if (where.sync === true) throw new UsageError('--sync applies to the level store only');
       const { MemoryStore } = await import('@cxs/core/memory');
       return new MemoryStore();
     }
     case 'level': {
       const { LevelStore } = await import('@cxs/level');
       await mkdir(resolve(where.data), { recursive: true });
-      return new LevelStore({ location: resolve(where.data) });
+      return new LevelStore({ location: resolve(where.data), sync: where.sync === true });
     }
     default:
       throw new UsageError(`--store must be one of ${STORE_KINDS.join(', ')} (got '${kind}')`);

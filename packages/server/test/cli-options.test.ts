@@ -1,7 +1,7 @@
 /** Command-line plumbing: flags over env vars over defaults, sizes, the TTY progress line. */
 import { describe, expect, it } from 'vitest';
 import { parseSize, readOptions, UsageError } from '../src/cli/options.js';
-import { progress } from '../src/cli/progress.js';
+import { formatProgress, progress } from '../src/cli/progress.js';
 import { SERVE_OPTIONS } from '../src/cli/serve.js';
 
 describe('readOptions', () => {
@@ -49,7 +49,7 @@ describe('progress', () => {
     const p = progress('exported', { stream });
     p.add(5);
     p.done();
-    expect(writes[0]).toBe('\r\x1b[Kexported 0');
+    expect(writes[0]).toBe('\r\x1b[Kexported 0 (0/s)');
     expect(writes.at(-1)).toBe('\r\x1b[K');
   });
 
@@ -61,11 +61,20 @@ describe('progress', () => {
     expect(writes).toEqual([]);
   });
 
-  it('a spinner shows the elapsed time', () => {
+  it('with a total, draws the share done and the ETA at the rate so far', () => {
+    expect(formatProgress({ label: 'imported', count: 500, elapsedMs: 2000, position: 25, total: 100 })).toBe(
+      'imported 500 (250/s) 25% ETA 6s',
+    );
+    expect(formatProgress({ label: 'imported', count: 0, elapsedMs: 0, position: 0, total: 100 })).toBe(
+      'imported 0 (0/s) 0% ETA ?',
+    );
+    expect(formatProgress({ label: 'x', count: 10, elapsedMs: 60_000, position: 1, total: 100 })).toBe(
+      'x 10 (0/s) 1% ETA 1h39m',
+    );
+    expect(formatProgress({ label: 'purged', count: 42, elapsedMs: 1000 })).toBe('purged 42 (42/s)');
     const { writes, stream } = sink(true);
-    const p = progress('purging', { stream, spinner: true });
+    const p = progress('imported', { stream, total: 1000 });
     p.done();
-    expect(writes[0]?.startsWith('\r\x1b[Kpurging | ')).toBe(true);
-    expect(writes[0]).toMatch(/ \d+\.\ds$/);
+    expect(writes[0]).toBe('\r\x1b[Kimported 0 (0/s) 0% ETA ?');
   });
 });

@@ -50,7 +50,7 @@ async function serve(args: string[], env: Record<string, string> = {}) {
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (c: Buffer) => {
       output += c;
-      const m = /listening on (http:\/\/\S+)/.exec(output);
+      const m = /listening on (http:\/\/[^\s"]+)/.exec(output);
       if (m) resolve(m[1] as string);
     };
     child.stdout?.on('data', onData);

@@ -3,7 +3,7 @@
  * present with its value, no index entry exists without the record that implies it, and the
  * static lifecycle invariants hold. Used after crashes and after every step of model runs.
  */
-import { encodeId, SWEEP_LEASE_KEY, TenantKeys, unescapeComponent } from '../keys.js';
+import { encodeId, READY_KEY, SWEEP_LEASE_KEY, TenantKeys, unescapeComponent } from '../keys.js';
 import {
   type ServiceRecord,
   type StateRecord,
@@ -182,6 +182,8 @@ export function integrityProblems(
   const services = new Map<string, Loaded>();
   const other = new Map<string, string>();
   for (const [key, value] of entries) {
+    // Written by the readiness probe; no meaning.
+    if (key === READY_KEY) continue;
     const coordination = coordinationProblem(key, value);
     if (coordination !== undefined) {
       if (coordination !== '') problems.push(coordination);

@@ -175,6 +175,11 @@ export function requireRoles(
     if (roles === undefined) {
       throw new HttpError('UNAUTHORIZED', 'Authentication required', { 'WWW-Authenticate': challenge });
     }
+    // For the request log: the Basic user name, unless the authorize function named the user itself.
+    if (typeof ctx.state.user !== 'string') {
+      const user = parseBasic(ctx.get('Authorization'))?.user;
+      if (user !== undefined) ctx.state.user = user;
+    }
     const read = READ_METHODS.has(ctx.method);
     const allowed = roles.includes(ROLES.admin) || (read && roles.includes(ROLES.supervisor));
     if (!allowed) {

@@ -68,6 +68,7 @@ export const serviceRoutes: readonly RouteSpec[] = [
     query: [],
     body: { schema: 'ServiceStartEvent', required: true },
     response: { status: 201, schema: 'ServiceIdResult' },
+    errors: [409],
     async handle(r) {
       const { service_id } = await r.engine.startService(await r.body(), r.call);
       return { status: 201, body: { service_id }, location: siblingPath(r.requestPath, service_id) };
@@ -81,6 +82,7 @@ export const serviceRoutes: readonly RouteSpec[] = [
     query: [],
     body: { schema: 'CompositeStartRequest', required: true },
     response: { status: 200, schema: 'CompositeStartResult' },
+    errors: [409],
     async handle(r) {
       const result = await r.engine.compositeStart(await r.body(), r.call);
       const first = result.services[0];

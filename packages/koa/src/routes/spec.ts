@@ -25,7 +25,8 @@ export type SchemaName =
   | 'PurgeResult'
   | 'FilesResult'
   | 'ExtensionValue'
-  | 'ExtensionObject';
+  | 'ExtensionObject'
+  | 'IndexResult';
 
 /** What a handler receives. */
 export interface RouteRequest {
@@ -66,6 +67,12 @@ export interface RouteSpec {
   query: readonly QueryParam[];
   body?: { schema: SchemaName; required: boolean };
   response: { status: 200 | 201 | 204; schema?: SchemaName; array?: boolean; stream?: boolean };
+  /**
+   * Error statuses this route can answer beyond those every route shares (400, 500, 503; 401/403
+   * with roles; 404 for unknown entities when so configured; 413/415 with a body), for OpenAPI:
+   * 409 where a service id can collide, 410 for an expired change position.
+   */
+  errors?: readonly (409 | 410)[];
   handle(r: RouteRequest): Promise<RouteResult | undefined>;
 }
 

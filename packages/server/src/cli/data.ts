@@ -40,6 +40,11 @@ export const IMPORT_OPTIONS: readonly OptionSpec[] = [
   DATA,
   TENANT,
   { flag: 'in', help: 'JSON lines file to read (default: standard input)' },
+  {
+    flag: 'skip-existing',
+    boolean: true,
+    help: 'skip (and count) services whose id is already stored: re-run an interrupted import',
+  },
 ];
 
 /** Options of `cxs purge`. */
@@ -143,9 +148,12 @@ export async function exportCommand(
 }
 
 // Lines are typed as the exported services they should be, unchecked: the engine validates each one.
-async function* readLines(path: string | undefined, onItem: () => void): AsyncGenerator<ServiceView> {
-  const input = path === undefined || path === '-' ? process.stdin : createReadStream(path);
+async function* readLines(
+  input: NodeJS.ReadableStream,
+  onItem: (bytesRead: number | undefined) => void,
+): AsyncGenerator<ServiceView> {
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  const bytes = () => (input as { bytesRead?: number }).bytesRead;
   let line = 0;
   for await (const text of lines) {
     line++;
@@ -155,7 +163,7 @@ async function* readLines(path: string | undefined, onItem: () => void): AsyncGe
     } catch (error) {
       throw new UsageError(`line ${line} is not JSON: ${(error as Error).message}`);
     }
-    onItem();
+    onItem(bytes());
   }
 }
 
@@ -163,19 +171,28 @@ async function* readLines(path: string | undefined, onItem: () => void): AsyncGe
 export async function importCommand(argv: readonly string[]): Promise<number> {
   const o = readOptions(argv, IMPORT_OPTIONS);
   if (o.help) return -1;
-  const bar = progress('imported');
+  const path = typeof o.in === 'string' && o.in !== '-' ? o.in : undefined;
+  // From a file the total is known (its size), so the progress line shows a share and an ETA.
+  const total = path === undefined ? undefined : (await stat(path)).size;
+  const bar = progress('imported', total === undefined ? {} : { total });
   try {
-    const { imported } = await withEngine(
+    const input = path === undefined ? process.stdin : createReadStream(path);
+    const { imported, skipped } = await withEngine(
       String(o.data),
       (engine) =>
         engine.importServices(
-          readLines(typeof o.in === 'string' ? o.in : undefined, () => bar.add()),
-          call(o.tenant),
+          readLines(input, (bytesRead) => {
+            bar.add();
+            if (bytesRead !== undefined) bar.at(bytesRead);
+          }),
+          { ...call(o.tenant), skipExisting: o['skip-existing'] === true },
         ),
       true,
     );
     bar.done();
-    process.stderr.write(`imported ${imported} services\n`);
+    process.stderr.write(
+      `imported ${imported} services${o['skip-existing'] === true ? `, skipped ${skipped} already stored` : ''}\n`,
+    );
     return 0;
   } finally {
     bar.done();
@@ -191,9 +208,15 @@ export async function purgeCommand(
   if (o.help) return -1;
   // Unchecked: the engine rejects an unknown operation (VALIDATION_FAILED, exit code 1).
   const body = { limit: required(o, 'before'), operation: required(o, 'operation') as PurgeOperation };
-  const bar = progress('purging', { spinner: true });
+  const bar = progress('purged');
   try {
-    const result = await withEngine(String(o.data), (engine) => engine.purge(body, call(o.tenant)));
+    const result = await withEngine(String(o.data), (engine) => {
+      // Each purged service is an event as it commits: the count moves while the purge runs.
+      engine.on('service.deleted', (event) => {
+        if (event.reason === 'purged') bar.add();
+      });
+      return engine.purge(body, call(o.tenant));
+    });
     bar.done();
     stdout.write(`${JSON.stringify(result)}\n`);
     return 0;

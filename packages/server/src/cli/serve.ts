@@ -1,10 +1,20 @@
 /** `cxs serve`: the standalone server. */
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { type ContextServices, createContextServices, type EngineConfig } from '@cxs/core';
+import {
+  type ContextServices,
+  ContextServicesError,
+  createContextServices,
+  type EngineConfig,
+} from '@cxs/core';
 import { basicAuth, checkTenants, createApp, listen, loadUsersFile, type Tenant } from '@cxs/koa';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
+import pinoPretty from 'pino-pretty';
+import { MeasuredStore } from '../measured-store.js';
+import { Metrics } from '../metrics.js';
 import { openStore } from '../stores.js';
+import { startSweeps } from '../sweeper.js';
 import { integer, type OptionSpec, parseSize, readOptions, UsageError } from './options.js';
 
 /** Options of `cxs serve`. */
@@ -13,6 +23,12 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'host', env: 'CXS_HOST', default: '127.0.0.1', help: 'interface to listen on' },
   { flag: 'store', env: 'CXS_STORE', default: 'level', help: 'level (durable) or memory' },
   { flag: 'data', env: 'CXS_DATA', default: './data', help: 'LevelDB directory' },
+  {
+    flag: 'sync',
+    env: 'CXS_SYNC',
+    boolean: true,
+    help: 'fsync every LevelDB write before answering (survives power loss; concurrent writes share fsyncs)',
+  },
   {
     flag: 'expiration',
     env: 'CXS_EXPIRATION',
@@ -39,6 +55,11 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'fatal, error, warn, info, debug, trace or silent',
   },
   {
+    flag: 'log-format',
+    env: 'CXS_LOG_FORMAT',
+    help: 'json (one object a line) or pretty (default: pretty on a terminal, json otherwise)',
+  },
+  {
     flag: 'not-found-status',
     env: 'CXS_NOT_FOUND_STATUS',
     default: '400',
@@ -59,6 +80,25 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
 ];
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+/** The server's logger on `out`: JSON lines, or pino-pretty's human-readable lines. */
+function createLogger(level: string, format: string, out: NodeJS.WritableStream): Logger {
+  const options = { level, base: { name: 'cxs' } };
+  if (format === 'json') return pino(options, out === process.stdout ? pino.destination(1) : out);
+  const tty = (out as { isTTY?: boolean }).isTTY === true;
+  return pino(
+    options,
+    pinoPretty({
+      destination: out,
+      colorize: tty,
+      singleLine: true,
+      ignore: 'pid,hostname,name',
+      translateTime: 'SYS:standard',
+    }),
+  );
+}
 
 async function readTenants(path: string): Promise<Tenant[]> {
   const text = await readFile(path, 'utf8');
@@ -98,15 +138,38 @@ export async function serve(
   }
   const tenants = typeof o.tenants === 'string' ? await readTenants(o.tenants) : undefined;
   const users = typeof o.users === 'string' ? await loadUsersFile(o.users) : undefined;
-  const logger = pino({ level, base: { name: 'cxs' } });
+  const format = typeof o['log-format'] === 'string' ? o['log-format'] : undefined;
+  if (format !== undefined && format !== 'json' && format !== 'pretty')
+    throw new UsageError('--log-format must be json or pretty');
+  const logger = createLogger(
+    level,
+    format ?? ((out as { isTTY?: boolean }).isTTY === true ? 'pretty' : 'json'),
+    out,
+  );
 
-  const store = await openStore(String(o.store), { data: String(o.data) });
+  const metrics = new Metrics();
+  const store = new MeasuredStore(
+    await openStore(String(o.store), { data: String(o.data), sync: o.sync === true }),
+    metrics.observeStore,
+  );
   const engine: ContextServices = await createContextServices({
     store,
     config,
     onListenerError: (error) => logger.error({ err: error }, 'event listener failed'),
   });
+  metrics.watch(engine);
+  let stopping = false;
   const app = createApp(engine, {
+    version: VERSION,
+    health: {
+      metrics: metrics.source,
+      // Not ready once shutting down: load balancers stop sending before connections close.
+      ready: () =>
+        stopping
+          ? Promise.reject(new ContextServicesError('CLOSED', 'The server is shutting down'))
+          : engine.ready(),
+    },
+    onRequest: metrics.observeRequest,
     notFoundStatus: notFound,
     bodyLimit,
     exportDir: resolve(String(o['export-dir'])),
@@ -121,15 +184,28 @@ export async function serve(
     await engine.close();
     throw error;
   }
-  engine.startSweeper(sweepSeconds * 1000);
-  logger.info(
-    { url: handle.url, store: o.store, tenants: tenants?.length ?? 0, roles: users !== undefined },
-    'server started',
+  const sweeps = startSweeps(engine, sweepSeconds * 1000, ({ seconds, result, error }) => {
+    metrics.observeSweep(seconds, result);
+    if (error !== undefined) logger.error({ err: error }, 'sweep failed');
+    else if (result !== undefined && result.expired + result.autoCompleted > 0)
+      logger.info({ ...result, ms: Math.round(seconds * 1000) }, 'swept');
+  });
+  // Always written (unless silent), whatever the level: scripts and people wait for this line.
+  const banner =
+    level === 'silent' || logger.isLevelEnabled('info') ? logger : logger.child({}, { level: 'info' });
+  banner.info(
+    {
+      url: handle.url,
+      store: o.store,
+      sync: o.sync === true,
+      tenants: tenants?.length ?? 0,
+      roles: users !== undefined,
+      version: VERSION,
+    },
+    `listening on ${handle.url}`,
   );
-  out.write(`listening on ${handle.url}\n`);
 
   return new Promise<number>((resolveExit) => {
-    let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
         logger.warn({ signal }, 'second signal: exiting now');
@@ -140,7 +216,10 @@ export async function serve(
       logger.info({ signal }, 'shutting down: finishing requests in flight');
       handle
         .close(shutdownSeconds * 1000)
-        .then(() => engine.close())
+        .then(() => {
+          sweeps.stop();
+          return engine.close();
+        })
         .then(() => {
           logger.info('stopped');
           resolveExit(0);
