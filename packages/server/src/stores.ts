@@ -15,6 +15,8 @@ export interface StoreLocation {
   readonly data: string;
   /** LevelDB: fsync each write before acknowledging it (concurrent writes share one fsync). */
   readonly sync?: boolean;
+  /** Told when a durable store starts failing writes (a full disk) and when it recovers. */
+  readonly onHealthChange?: (health: { degraded: boolean; reason?: string }) => void;
 }
 
 /** Open the store a command asked for (not yet `open()`ed: the engine opens it). */
@@ -28,7 +30,11 @@ export async function openStore(kind: string, where: StoreLocation): Promise<Sto
     case 'level': {
       const { LevelStore } = await import('@cxs/level');
       await mkdir(resolve(where.data), { recursive: true });
-      return new LevelStore({ location: resolve(where.data), sync: where.sync === true });
+      return new LevelStore({
+        location: resolve(where.data),
+        sync: where.sync === true,
+        ...(where.onHealthChange === undefined ? {} : { onHealthChange: where.onHealthChange }),
+      });
     }
     default:
       throw new UsageError(`--store must be one of ${STORE_KINDS.join(', ')} (got '${kind}')`);
