@@ -11,6 +11,7 @@ import {
   TASKS_PER_STATE,
   taskStartBody,
 } from './conversation.js';
+import { processCpuSeconds } from './procs.js';
 
 /** Base path of the routes (SPEC §4). */
 export const BASE = '/genesys/1/cs';
@@ -28,6 +29,10 @@ export interface Round {
   /** Responses that were not 2xx, and connection errors: both must be 0 for a valid round. */
   non2xx: number;
   errors: number;
+  /** Responses received (2xx or not). */
+  responses: number;
+  /** CPU time the server process used during the round, when its pid was given (seconds). */
+  serverCpuSeconds?: number;
 }
 
 /** Per-connection state of a virtual caller. */
@@ -141,10 +146,13 @@ export interface LoadOptions {
   requests: autocannon.Request[];
   /** Fixed total rate (requests/s) instead of as fast as possible. */
   overallRate?: number;
+  /** The server's process id: its CPU time is read before and after the round. */
+  serverPid?: number;
 }
 
 /** One autocannon round (the load generator runs in this process). */
 export async function loadRound(o: LoadOptions): Promise<Round> {
+  const cpu0 = o.serverPid === undefined ? 0 : processCpuSeconds(o.serverPid);
   const result = await autocannon({
     url: o.url,
     connections: o.connections,
@@ -152,7 +160,9 @@ export async function loadRound(o: LoadOptions): Promise<Round> {
     requests: o.requests,
     ...(o.overallRate === undefined ? {} : { overallRate: o.overallRate }),
   });
-  return roundOf(result);
+  const round = roundOf(result);
+  if (o.serverPid !== undefined) round.serverCpuSeconds = processCpuSeconds(o.serverPid) - cpu0;
+  return round;
 }
 
 /** The figures of one autocannon run. */
@@ -163,6 +173,7 @@ function roundOf(result: autocannon.Result): Round {
     p99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
+    responses: result['2xx'] + result.non2xx,
   };
 }
 

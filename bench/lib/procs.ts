@@ -1,5 +1,6 @@
 /** Child processes: servers under test and baselines, each in its own Node process. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (the benchmarks are run from it). */
@@ -105,4 +106,19 @@ export function runJsonChild<T>(
       }
     });
   });
+}
+
+let clockTicks: number | undefined;
+
+/**
+ * CPU time (user + system, in seconds) that process `pid` has used so far, from fields 14 and 15
+ * of `/proc/<pid>/stat` (clock ticks, `getconf CLK_TCK`). Linux only.
+ */
+export function processCpuSeconds(pid: number): number {
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) is in parentheses and may hold spaces: split after its last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
 }

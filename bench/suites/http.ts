@@ -174,6 +174,7 @@ export async function httpSuite({ quick, rec }: SuiteContext): Promise<void> {
             seconds: roundSeconds,
             connections: CONNECTIONS,
             requests: sc.requests(t),
+            ...(t.server.child.pid === undefined ? {} : { serverPid: t.server.child.pid }),
           });
           if (round.non2xx > 0 || round.errors > 0) {
             throw new Error(
@@ -189,6 +190,10 @@ export async function httpSuite({ quick, rec }: SuiteContext): Promise<void> {
           rps: mean(rs.map((x) => x.rps)),
           p50: mean(rs.map((x) => x.p50)),
           p99: mean(rs.map((x) => x.p99)),
+          // Server CPU time over the responses of every round together (µs per request).
+          cpuUs:
+            (rs.reduce((a, x) => a + (x.serverCpuSeconds ?? Number.NaN), 0) * 1e6) /
+            rs.reduce((a, x) => a + x.responses, 0),
         };
       };
       const koaAgg = agg('bare-koa');
@@ -200,6 +205,13 @@ export async function httpSuite({ quick, rec }: SuiteContext): Promise<void> {
         baseline: { name: 'bare-http req/s', value: httpAgg.rps },
         note: 'the Koa baseline itself, beside node:http',
       });
+      rec.add({
+        name: `http.${sc.name}.bare-koa.cpu-us-per-req`,
+        value: koaAgg.cpuUs,
+        unit: 'µs CPU/req',
+        baseline: { name: 'bare-http µs CPU/req', value: httpAgg.cpuUs },
+        note: 'server process CPU (utime + stime) over the requests served',
+      });
       for (const store of ['memory', 'level']) {
         const a = agg(store);
         const target = sc.target !== undefined && sc.targetOn.includes(store) ? sc.target : undefined;
@@ -210,6 +222,19 @@ export async function httpSuite({ quick, rec }: SuiteContext): Promise<void> {
           baseline: { name: 'bare-koa req/s', value: koaAgg.rps },
           ...(target === undefined ? {} : { target: { on: 'ratio', op: '>=', value: target } }),
           note: `${CONNECTIONS} connections, mean of ${rounds} rounds of ${roundSeconds}s`,
+        });
+        rec.add({
+          name: `http.${sc.name}.${store}.cpu-us-per-req`,
+          value: a.cpuUs,
+          unit: 'µs CPU/req',
+          baseline: { name: 'bare-koa µs CPU/req', value: koaAgg.cpuUs },
+          note: 'server process CPU (utime + stime) over the requests served',
+        });
+        rec.add({
+          name: `http.${sc.name}.${store}.cpu-us-per-req-vs-node-http`,
+          value: a.cpuUs,
+          unit: 'µs CPU/req',
+          baseline: { name: 'bare-http µs CPU/req', value: httpAgg.cpuUs },
         });
         rec.add({
           name: `http.${sc.name}.${store}.rps-vs-node-http`,

@@ -16,6 +16,8 @@ import { exportMemory, purgeUnderLoad } from './maintenance.js';
 
 /** The customer whose list is measured: it has 10 services whatever the total. */
 const CUSTOMER = 'scale-customer';
+/** That customer's index entries (key layout of packages/core/src/keys.ts, single-tenant namespace, `-` escaped). */
+const CUSTOMER_INDEX = `t/c/${CUSTOMER.replaceAll('-', '%002d')}/`;
 const POPULATE_CONCURRENCY = 64;
 
 /** Deterministic pseudo-random integers below `n`, so every run picks the same services. */
@@ -44,10 +46,16 @@ interface Figure {
 }
 
 /** Records for one curve: every size beside the smallest; the target on the largest. */
-function curve(rec: SuiteContext['rec'], name: string, unitOf: string, points: Figure[]): void {
+function curve(
+  rec: SuiteContext['rec'],
+  name: string,
+  unitOf: string,
+  points: Figure[],
+  targetOnLast = true,
+): void {
   const first = points[0] as Figure;
   for (const p of points) {
-    const last = p === points[points.length - 1] && points.length > 1;
+    const last = targetOnLast && p === points[points.length - 1] && points.length > 1;
     rec.add({
       name: `${name}.p50@${label(p.size)}${unitOf}`,
       value: p.p50,
@@ -75,6 +83,7 @@ async function servicesCurve(ctx: SuiteContext): Promise<void> {
   let cs = await openEngine(location, level);
   const sids: string[] = [];
   const raws: Figure[] = [];
+  const rawLists: Figure[] = [];
   const pick = prng(42);
   const lists: Figure[] = [];
   const starts: Figure[] = [];
@@ -117,6 +126,16 @@ async function servicesCurve(ctx: SuiteContext): Promise<void> {
         await timeSequential(samples, 50, () => store.get(`t/s/${sids[pick(sids.length)] as string}/`)),
       );
       raws.push({ size, p50: raw.p50, p99: raw.p99 });
+      // LevelDB's own cost of the list: a raw range read of the customer's index entries (the
+      // engine reads the same range, then the records, mostly from its cache).
+      const rawList = summarize(
+        await timeSequential(samples, 50, async () => {
+          let n = 0;
+          for await (const _ of store.iterate({ gte: CUSTOMER_INDEX, lt: `${CUSTOMER_INDEX}\uffff` })) n++;
+          if (n !== 10) throw new Error(`scale: the customer index holds ${n} entries, not 10`);
+        }),
+      );
+      rawLists.push({ size, p50: rawList.p50, p99: rawList.p99 });
       if (size >= (quick ? 1e3 : 1e4)) {
         await cs.close();
         exports.push(await exportMemory(rec, location, size));
@@ -125,7 +144,26 @@ async function servicesCurve(ctx: SuiteContext): Promise<void> {
       }
     }
     rec.fact('scale', 'population total seconds', Math.round(populateSeconds));
-    curve(rec, 'scale.list-customer-services', ' services', lists);
+    // The list's target is on its growth beside the raw range read's growth (below).
+    curve(rec, 'scale.list-customer-services', ' services', lists, false);
+    curve(rec, 'scale.raw-range-customer-index', ' services', rawLists, false);
+    const firstList = lists[0] as Figure;
+    const firstRaw = rawLists[0] as Figure;
+    const lastList = lists[lists.length - 1] as Figure;
+    const lastRaw = rawLists[rawLists.length - 1] as Figure;
+    if (lists.length > 1) {
+      rec.add({
+        name: `scale.list-customer-services.growth@${label(lastList.size)} services`,
+        value: lastList.p50 / firstList.p50,
+        unit: '×',
+        baseline: {
+          name: `raw range read growth ${label(firstRaw.size)}→${label(lastRaw.size)}`,
+          value: lastRaw.p50 / firstRaw.p50,
+        },
+        target: { on: 'ratio', op: '<=', value: 1.5 },
+        note: 'p50 growth of the list from the smallest size, over the p50 growth of the raw LevelDB range read',
+      });
+    }
     curve(rec, 'scale.start-task-random-service', ' services', starts);
     for (const r of raws) {
       rec.add({

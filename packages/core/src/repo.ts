@@ -87,6 +87,31 @@ function batchOptions(log: LogAppend, preconditions: readonly Precondition[]): B
   return { ...log.options, preconditions };
 }
 
+/**
+ * What the next writes of an active service read again and again: its state and task records and
+ * its active markers. Filled by the writes (written through on commit) and by the reads that
+ * miss; only with a single writer, where nothing but this engine changes the store.
+ */
+interface Hot {
+  /** State and task records by store key: as stored (parsed at the first read), or read. */
+  readonly records: Map<string, StateRecord | TaskRecord | string>;
+  /** Keys of the active-state markers, once known. */
+  activeStates?: Set<string>;
+  /** Keys of the active-task markers (all states), once known. */
+  activeTasks?: Set<string>;
+}
+
+/** LRU weight of a {@link Hot} entry: one per record and marker it holds. */
+const hotSize = (h: Hot) => 1 + h.records.size + (h.activeStates?.size ?? 0) + (h.activeTasks?.size ?? 0);
+
+/** Ids at the end of marker keys under `prefix`, in key order (the order a range read gives). */
+function idsUnder(markers: ReadonlySet<string>, prefix: string): number[] {
+  const keys: string[] = [];
+  for (const k of markers) if (k.startsWith(prefix)) keys.push(k);
+  keys.sort();
+  return keys.map((k) => Number(lastComponent(k)));
+}
+
 export class Repo {
   readonly store: Store;
   /** The change log (SPEC §12): its entries ride in every commit's batch. */
@@ -99,6 +124,8 @@ export class Repo {
   /** Counters behind `ContextServices.stats()`. */
   readonly counters = { conflictRetries: 0, conflicts: 0 };
   readonly #cache: LRUCache<string, ServiceRecord> | undefined;
+  /** Active services' records and markers by service key (single writer only, as `#cache`). */
+  readonly #hot: LRUCache<string, Hot> | undefined;
   /** With shared writers: the stored text of each service record read, for its precondition. */
   readonly #raw = new WeakMap<ServiceRecord, string>();
   readonly #queues = new Map<string, Promise<unknown>>();
@@ -123,6 +150,10 @@ export class Repo {
     this.log = log;
     this.shared = store.capabilities.sharedWriters === true;
     this.#cache = cacheSize > 0 && !this.shared ? new LRUCache({ max: cacheSize }) : undefined;
+    this.#hot =
+      this.#cache === undefined
+        ? undefined
+        : new LRUCache<string, Hot>({ max: cacheSize, maxSize: cacheSize * 16, sizeCalculation: hotSize });
     this.#onListenerError = onListenerError;
   }
 
@@ -201,31 +232,132 @@ export class Repo {
     return out;
   }
 
+  /**
+   * State or task records of one service by id, from the aggregate cache where it has them; those
+   * read from the store enter it when no write ran meanwhile.
+   */
+  async #children<T extends StateRecord | TaskRecord>(
+    keys: TenantKeys,
+    sid: string,
+    keyOf: (id: number) => string,
+    ids: readonly number[],
+  ): Promise<Map<number, T>> {
+    const hot = this.#hot?.get(keys.service(sid));
+    if (hot === undefined) return this.getChildren<T>(keyOf, ids);
+    const out = new Map<number, T>();
+    const missing: number[] = [];
+    for (const id of ids) {
+      const key = keyOf(id);
+      const rec = hot.records.get(key);
+      if (rec === undefined) missing.push(id);
+      else if (typeof rec !== 'string') out.set(id, rec as T);
+      else {
+        const parsed = childFromStore<T>(rec);
+        hot.records.set(key, parsed);
+        out.set(id, parsed);
+      }
+    }
+    if (missing.length === 0) return out;
+    const epoch = this.#writing === 0 ? this.#writes : -1;
+    const read = await this.getChildren<T>(keyOf, missing);
+    const fill = epoch === this.#writes && this.#hot?.peek(keys.service(sid)) === hot;
+    for (const [id, rec] of read) if (fill) hot.records.set(keyOf(id), rec);
+    // Keep the order asked for (the order of the markers' range read).
+    if (out.size === 0) return read;
+    const all = new Map<number, T>();
+    for (const id of ids) {
+      const rec = out.get(id) ?? read.get(id);
+      if (rec !== undefined) all.set(id, rec);
+    }
+    return all;
+  }
+
   async getState(keys: TenantKeys, sid: string, id: number): Promise<StateRecord | undefined> {
-    return (await this.getChildren<StateRecord>((i) => keys.state(sid, i), [id])).get(id);
+    return (await this.#children<StateRecord>(keys, sid, (i) => keys.state(sid, i), [id])).get(id);
   }
 
   async getTask(keys: TenantKeys, sid: string, id: number): Promise<TaskRecord | undefined> {
-    return (await this.getChildren<TaskRecord>((i) => keys.task(sid, i), [id])).get(id);
+    return (await this.#children<TaskRecord>(keys, sid, (i) => keys.task(sid, i), [id])).get(id);
   }
 
-  /** Ids at the end of the keys under a marker prefix. */
-  async #markerIds(prefix: string): Promise<number[]> {
-    const ids: number[] = [];
-    for await (const [k] of this.store.iterate(prefixRange(prefix))) ids.push(Number(lastComponent(k)));
-    return ids;
+  /**
+   * Ids of the markers under `prefix` (within the service's `all` marker prefix): from the
+   * aggregate cache when it knows the service's markers, else one range read of `all` that then
+   * teaches it (when no write ran meanwhile).
+   */
+  async #markerIds(
+    keys: TenantKeys,
+    sid: string,
+    which: 'activeStates' | 'activeTasks',
+    all: string,
+    prefix: string,
+  ): Promise<number[]> {
+    const hot = this.#hot?.get(keys.service(sid));
+    const known = hot?.[which];
+    if (known !== undefined) return idsUnder(known, prefix);
+    const epoch = this.#writing === 0 ? this.#writes : -1;
+    const range = hot === undefined ? prefix : all;
+    const markers = new Set<string>();
+    for await (const [k] of this.store.iterate(prefixRange(range))) markers.add(k);
+    if (hot !== undefined && epoch === this.#writes && this.#hot?.peek(keys.service(sid)) === hot) {
+      hot[which] = markers;
+    }
+    return idsUnder(markers, prefix);
   }
 
   /** Active states, found through their markers (cost ∝ active states, not all states). */
   async activeStates(keys: TenantKeys, sid: string): Promise<StateRecord[]> {
-    const ids = await this.#markerIds(keys.activeStatesPrefix(sid));
-    return [...(await this.getChildren<StateRecord>((i) => keys.state(sid, i), ids)).values()];
+    const prefix = keys.activeStatesPrefix(sid);
+    const ids = await this.#markerIds(keys, sid, 'activeStates', prefix, prefix);
+    return [...(await this.#children<StateRecord>(keys, sid, (i) => keys.state(sid, i), ids)).values()];
   }
 
   /** Active tasks of the service, or of one state (`0`: tasks without a state). */
   async activeTasks(keys: TenantKeys, sid: string, stateId?: number): Promise<TaskRecord[]> {
-    const ids = await this.#markerIds(keys.activeTasksPrefix(sid, stateId));
-    return [...(await this.getChildren<TaskRecord>((i) => keys.task(sid, i), ids)).values()];
+    const ids = await this.#markerIds(
+      keys,
+      sid,
+      'activeTasks',
+      keys.activeTasksPrefix(sid),
+      keys.activeTasksPrefix(sid, stateId),
+    );
+    return [...(await this.#children<TaskRecord>(keys, sid, (i) => keys.task(sid, i), ids)).values()];
+  }
+
+  /**
+   * Write a committed batch through to the aggregate entry `hot` of service `sid` (taken out of
+   * the cache before the batch), and put it back while the service is active. A new service
+   * starts an entry that knows it has no markers yet.
+   */
+  #writeThrough(
+    keys: TenantKeys,
+    sid: string,
+    hot: Hot | undefined,
+    created: boolean,
+    active: boolean,
+    ops: readonly BatchOp[],
+  ): void {
+    if (this.#hot === undefined || !active) return;
+    const entry: Hot =
+      hot ??
+      (created
+        ? { records: new Map(), activeStates: new Set(), activeTasks: new Set() }
+        : { records: new Map() });
+    const states = keys.statesPrefix(sid);
+    const tasks = keys.tasksPrefix(sid);
+    const activeStates = keys.activeStatesPrefix(sid);
+    const activeTasks = keys.activeTasksPrefix(sid);
+    for (const op of ops) {
+      const k = op.key;
+      if (op.type === 'put') {
+        if (k.startsWith(states) || k.startsWith(tasks)) entry.records.set(k, op.value);
+        else if (k.startsWith(activeStates)) entry.activeStates?.add(k);
+        else if (k.startsWith(activeTasks)) entry.activeTasks?.add(k);
+      } else if (k.startsWith(states) || k.startsWith(tasks)) entry.records.delete(k);
+      else if (k.startsWith(activeStates)) entry.activeStates?.delete(k);
+      else if (k.startsWith(activeTasks)) entry.activeTasks?.delete(k);
+    }
+    this.#hot.set(keys.service(sid), entry);
   }
 
   /** Ids of the active services under a composite-start match prefix. */
@@ -460,9 +592,21 @@ export class Repo {
     this.#writes++;
     this.#writing++;
     this.#cache?.delete(key);
+    // Taken out while the batch runs: a failed batch leaves no entry that may be stale.
+    const hot = this.#hot?.get(key);
+    this.#hot?.delete(key);
+    const ops = [...dels, ...puts];
     try {
-      await this.store.batch([...dels, ...puts, ...log.ops], batchOptions(log, preconditions));
+      await this.store.batch([...ops, ...log.ops], batchOptions(log, preconditions));
       this.#cache?.set(key, laid.service);
+      this.#writeThrough(
+        keys,
+        sid,
+        hot,
+        before.service === undefined,
+        change.service.completed === undefined,
+        ops,
+      );
     } finally {
       this.#writing--;
       log.settle();
@@ -484,6 +628,7 @@ export class Repo {
     this.#writes++;
     this.#writing++;
     this.#cache?.delete(keys.service(service.id));
+    this.#hot?.delete(keys.service(service.id));
     try {
       await this.store.batch([...ops, ...log.ops], batchOptions(log, preconditions));
     } finally {

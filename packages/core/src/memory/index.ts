@@ -2,6 +2,11 @@
  * `@cxs/core/memory`: the in-memory store. Data lives in a persistent B+-tree; a batch builds the
  * next version and swaps one reference, so batches are atomic and every iterator reads the
  * version that was current when it was created.
+ *
+ * Batches change in place the nodes that earlier batches copied, as long as no iterator has taken
+ * the version they belong to: taking a version (creating an iterator) retires the write token, so
+ * the next batch copies the paths it touches and the iterator's version stays as it was. Between
+ * two iterators, writes cost what a mutable B+-tree costs (no copy, no garbage).
  */
 import { ContextServicesError } from '../errors.js';
 import { encodePosition, prefixRange } from '../keys.js';
@@ -36,6 +41,8 @@ export class MemoryStore implements Store {
   #root: Node = EMPTY;
   /** Last position appended per prefix (`BatchOptions.append`), kept while the instance lives. */
   readonly #appended = new Map<string, number>();
+  /** Write token of the current version's own nodes; replaced when an iterator takes the version. */
+  #edit: object = {};
   #open = false;
 
   /** @throws TypeError when an option has the wrong type. */
@@ -91,7 +98,7 @@ export class MemoryStore implements Store {
     let root = this.#root;
     const failed = failedPrecondition(options?.preconditions, (key) => get(root, key));
     if (failed !== undefined) throw preconditionFailed(failed);
-    const edit = {};
+    const edit = this.#edit;
     for (const op of ops)
       root = op.type === 'put' ? put(root, op.key, op.value, edit) : del(root, op.key, edit);
     if (append !== undefined && append.values.length > 0) {
@@ -114,8 +121,10 @@ export class MemoryStore implements Store {
   iterate(range: Range): AsyncIterable<[string, string]> {
     checkRange(range);
     this.#check();
-    // The version is taken now, at creation, not at the first next().
+    // The version is taken now, at creation, not at the first next(): from now on its nodes are
+    // shared with this iterator, so later batches must copy them.
     const root = this.#root;
+    this.#edit = {};
     const limit = range.limit === undefined || range.limit < 0 ? Number.POSITIVE_INFINITY : range.limit;
     const store = this;
     return {
