@@ -13,7 +13,7 @@ import { type Logger, pino } from 'pino';
 import pinoPretty from 'pino-pretty';
 import { MeasuredStore } from '../measured-store.js';
 import { Metrics } from '../metrics.js';
-import { openStore } from '../stores.js';
+import { openStore, PG_OPTIONS, storeLocation } from '../stores.js';
 import { startSweeps } from '../sweeper.js';
 import { integer, type OptionSpec, parseSize, readOptions, UsageError } from './options.js';
 
@@ -21,8 +21,14 @@ import { integer, type OptionSpec, parseSize, readOptions, UsageError } from './
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'port', env: 'CXS_PORT', default: '8080', help: 'TCP port (0 = any free port)' },
   { flag: 'host', env: 'CXS_HOST', default: '127.0.0.1', help: 'interface to listen on' },
-  { flag: 'store', env: 'CXS_STORE', default: 'level', help: 'level (durable) or memory' },
+  {
+    flag: 'store',
+    env: 'CXS_STORE',
+    default: 'level',
+    help: 'level (durable, one process), postgres (shared by several processes) or memory',
+  },
   { flag: 'data', env: 'CXS_DATA', default: './data', help: 'LevelDB directory' },
+  ...PG_OPTIONS,
   {
     flag: 'sync',
     env: 'CXS_SYNC',
@@ -148,16 +154,20 @@ export async function serve(
   );
 
   const metrics = new Metrics();
-  const store = new MeasuredStore(
-    await openStore(String(o.store), { data: String(o.data), sync: o.sync === true }),
-    metrics.observeStore,
-  );
+  const inner = await openStore(String(o.store), {
+    ...storeLocation(o),
+    // Details of a dropped connection go to the log; requests only ever see a generic 503.
+    onPoolError: (error) => logger.warn({ err: error }, 'database connection lost'),
+  });
+  metrics.watchStore(inner);
+  const store = new MeasuredStore(inner, metrics.observeStore);
   const engine: ContextServices = await createContextServices({
     store,
     config,
     onListenerError: (error) => logger.error({ err: error }, 'event listener failed'),
   });
   metrics.watch(engine);
+  metrics.watchEngineStats(engine);
   let stopping = false;
   const app = createApp(engine, {
     version: VERSION,
@@ -197,6 +207,7 @@ export async function serve(
     {
       url: handle.url,
       store: o.store,
+      ...(o.store === 'postgres' ? { schema: o['pg-schema'] } : {}),
       sync: o.sync === true,
       tenants: tenants?.length ?? 0,
       roles: users !== undefined,
