@@ -16,6 +16,7 @@ import { TMP } from './lib/temp.js';
 import { coreSuite } from './suites/core.js';
 import { durabilitySuite } from './suites/durability.js';
 import { httpSuite } from './suites/http.js';
+import { postgresSuite } from './suites/postgres.js';
 import { scaleSuite } from './suites/scale.js';
 
 const SUITES: Record<string, (ctx: SuiteContext) => Promise<void>> = {
@@ -23,6 +24,7 @@ const SUITES: Record<string, (ctx: SuiteContext) => Promise<void>> = {
   core: coreSuite,
   scale: scaleSuite,
   durability: durabilitySuite,
+  postgres: postgresSuite,
 };
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] | undefined; render: boolean } {
