@@ -132,7 +132,7 @@ async function httpConversation(
         const round = await spreadRound(urls, seconds);
         if (round.non2xx > 0 || round.errors > 0)
           throw new Error(`${name}: ${round.non2xx} non-2xx answers, ${round.errors} errors`);
-        (got[name] ??= []).push(round);
+        got[name] = [...(got[name] ?? []), round];
       }
     }
     const mean = (name: string, k: 'rps' | 'p50' | 'p99') =>
