@@ -45,8 +45,10 @@ function single(raw: RawQuery, name: string): string | undefined {
 function bool(raw: RawQuery, name: string): boolean | undefined {
   const v = single(raw, name);
   if (v === undefined) return undefined;
-  if (v === 'true') return true;
-  if (v === 'false') return false;
+  // Any letter case (SPEC §5): Java clients send `True`, `TRUE`.
+  const lower = v.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
   throw invalid(name, "must be 'true' or 'false'", { value: v });
 }
 
@@ -57,6 +59,13 @@ function list(raw: RawQuery, name: string): string[] | undefined {
   const items = v.flatMap((s) => s.split(',')).filter((s) => s.length > 0);
   if (items.length === 0) throw invalid(name, 'must name at least one value');
   return items;
+}
+
+/** The `extensions` selectors: like {@link list}, but an empty `extensions=` selects nothing (SPEC §5). */
+function selectors(raw: RawQuery, name: string): string[] | undefined {
+  const v = values(raw, name);
+  if (v === undefined) return undefined;
+  return v.flatMap((s) => s.split(',')).filter((s) => s.length > 0);
 }
 
 function instant(raw: RawQuery, name: string): string | undefined {
@@ -100,7 +109,7 @@ export function parseServiceQuery(raw: RawQuery): ServiceQuery {
     completed_states: bool(raw, 'completed_states'),
     active_tasks: bool(raw, 'active_tasks'),
     completed_tasks: bool(raw, 'completed_tasks'),
-    extensions: list(raw, 'extensions'),
+    extensions: selectors(raw, 'extensions'),
   });
 }
 
@@ -121,7 +130,7 @@ export function parseStateQuery(raw: RawQuery): StateQuery {
   return defined<StateQuery>({
     active_tasks: bool(raw, 'active_tasks'),
     completed_tasks: bool(raw, 'completed_tasks'),
-    extensions: list(raw, 'extensions'),
+    extensions: selectors(raw, 'extensions'),
   });
 }
 
@@ -137,7 +146,7 @@ export function parseStateListQuery(raw: RawQuery, status: Status = 'all'): Stat
 
 /** SRV.16 query. */
 export function parseTaskQuery(raw: RawQuery): TaskQuery {
-  return defined<TaskQuery>({ extensions: list(raw, 'extensions') });
+  return defined<TaskQuery>({ extensions: selectors(raw, 'extensions') });
 }
 
 /** SRV.13 query. */

@@ -204,9 +204,14 @@ describe('service lists (SPEC §5)', () => {
   it('a service moved to another customer while a list reads it is not listed under the old one', async () => {
     let release: () => void = () => {};
     let gate: Promise<void> | undefined;
+    let waiting = 0;
+    let bothWaiting: () => void = () => {};
     class SlowStore extends MemoryStore {
       override async getMany(keys: readonly string[]) {
-        if (gate !== undefined) await gate;
+        if (gate !== undefined) {
+          if (++waiting === 2) bothWaiting();
+          await gate;
+        }
         return super.getMany(keys);
       }
     }
@@ -217,8 +222,11 @@ describe('service lists (SPEC §5)', () => {
     gate = new Promise((r) => {
       release = r;
     });
+    const waited = new Promise<void>((r) => {
+      bothWaiting = r;
+    });
     const lists = [cs.listCustomerServices('C1'), cs.listAnonymousServices('K')];
-    await new Promise((r) => setTimeout(r, 10)); // both lists have read their index and wait for the records
+    await waited; // both lists have read their index and wait for the records
     await cs.associate('C2', sid);
     await cs.associate('C3', anon);
     release();

@@ -2,7 +2,7 @@
 import type { ContextServices } from '@cxs/core';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { errorHandler, fallbackLogger, HttpError } from './http/errors.js';
+import { errorHandler, fallbackLogger, HttpError, isClientError } from './http/errors.js';
 import { requestId, requestIdOf } from './http/request-id.js';
 import { HEALTH_PATHS, type HealthOptions, healthRouter } from './ops/health.js';
 import { createRouter, type RouterOptions } from './router.js';
@@ -138,10 +138,10 @@ export function createApp(engine: ContextServices, options: AppOptions = {}): Ko
   app.use(router.routes());
   // Errors the error middleware could not answer (a stream failing after its headers).
   app.on('error', (error: unknown) => {
-    const code = (error as { code?: unknown }).code;
-    // A client that goes away mid-response is not a server failure.
-    if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE') {
-      logger?.debug({ code }, 'client went away');
+    // A client that goes away, times out or sends garbage mid-response is not a server failure.
+    if (isClientError(error)) {
+      const { code, message } = error as { code?: unknown; message?: unknown };
+      logger?.debug({ code, reason: message }, 'client went away');
     } else (logger ?? fallbackLogger()).error({ err: error }, 'response failed');
   });
   return app;

@@ -14,6 +14,7 @@
 
 export {
   type Authorize,
+  type BasicAuthOptions,
   basicAuth,
   checkUsers,
   hashPassword,
@@ -31,8 +32,14 @@ export {
   type RequestLogOptions,
   requestLogger,
 } from './app.js';
-export { type ExportFormat, exportBaseName, exportToFiles } from './export/files.js';
-export { checkContentType, DEFAULT_BODY_LIMIT, readJsonBody } from './http/body.js';
+export { type ExportFormat, exportBaseName, exportToFiles, removeExportLeftovers } from './export/files.js';
+export {
+  checkContentType,
+  DEFAULT_BODY_LIMIT,
+  DEFAULT_BODY_TIMEOUT,
+  readJsonBody,
+  WRITE_CONTINUE,
+} from './http/body.js';
 export {
   CORE_ERROR_MAP,
   type ErrorBody,
@@ -44,6 +51,7 @@ export {
   HTTP_ERROR_MAP,
   HttpError,
   type HttpErrorCode,
+  isClientError,
   isHttpError,
   toErrorResponse,
 } from './http/errors.js';
@@ -53,7 +61,7 @@ export {
   requestIdOf,
   saneRequestId,
 } from './http/request-id.js';
-export { listen, type ServerHandle } from './http/server.js';
+export { DEFAULT_LISTEN_LIMITS, type ListenOptions, listen, type ServerHandle } from './http/server.js';
 export { type OpenApiOptions, openApiDocument, openApiPath, PACKAGE_VERSION } from './openapi.js';
 export { HEALTH_PATHS, type HealthOptions, healthRouter, type MetricsSource } from './ops/health.js';
 export { allRoutes, createRouter, DEFAULT_BASE_PATH, type RouterOptions } from './router.js';

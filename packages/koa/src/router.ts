@@ -5,12 +5,12 @@ import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { type Authorize, requireRoles } from './access/auth.js';
 import { type Tenant, tenantResolver } from './access/tenancy.js';
-import { DEFAULT_BODY_LIMIT, readJsonBody } from './http/body.js';
+import { DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, readJsonBody } from './http/body.js';
 import { errorHandler, HttpError } from './http/errors.js';
 import { jsonArrayBody } from './http/json-stream.js';
 import { HEALTH_DOCS, openApiDocument, PACKAGE_VERSION } from './openapi.js';
 import { maintenanceRoutes } from './routes/maintenance.js';
-import { checkQueryNames } from './routes/query-params.js';
+import { checkQueryNames, knownQuery } from './routes/query-params.js';
 import { serviceRoutes } from './routes/services.js';
 import type { RouteSpec } from './routes/spec.js';
 import { stateRoutes, taskRoutes } from './routes/states-tasks.js';
@@ -38,6 +38,12 @@ export interface RouterOptions {
   notFoundStatus?: 400 | 404;
   /** Largest accepted request body in bytes (default 1 MiB) → 413. */
   bodyLimit?: number;
+  /**
+   * Milliseconds a client has to send the whole request body once the route starts reading it
+   * (default 30,000) → 408 `REQUEST_TIMEOUT` in the JSON shape, and the connection is closed.
+   * `Infinity` disables it.
+   */
+  bodyTimeout?: number;
   /** Tenants; when non-empty the `ContactCenterId` header must name one (SPEC §9). */
   tenants?: readonly Tenant[];
   /** Enables roles: resolves the caller's roles (see `basicAuth`). */
@@ -64,6 +70,12 @@ export interface RouterOptions {
   links?: Readonly<Record<string, string>>;
   /** Version in the index and the OpenAPI document (default: this package's version). */
   version?: string;
+  /**
+   * Refuse query parameters the operation does not know with 400 `VALIDATION_FAILED` naming the
+   * known ones (catches typos such as `active_task=true`). Default false: unknown parameters are
+   * ignored, as the original server did, so cache-busters such as jQuery's `_=…` pass (SPEC §5).
+   */
+  strictQuery?: boolean;
 }
 
 /**
@@ -100,12 +112,15 @@ function checkCaptures(ctx: Context): void {
 function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOptions): Middleware {
   const resolveTenant = tenantResolver(options.tenants);
   const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const bodyTimeout = options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT;
   const exportDir = options.exportDir ?? './exports';
   const maxString = options.maxResponseStringLength ?? Number.POSITIVE_INFINITY;
+  const strict = options.strictQuery === true;
   return async (ctx) => {
     checkCaptures(ctx);
-    const query = ctx.query as RawQuery;
-    checkQueryNames(query, spec.query);
+    const raw = ctx.query as RawQuery;
+    if (strict) checkQueryNames(raw, spec.query);
+    const query = strict ? raw : knownQuery(raw, spec.query);
     const header = ctx.get('ContactCenterId');
     const tenant = resolveTenant(header === '' ? undefined : header);
     ctx.state.tenant = tenant;
@@ -114,7 +129,7 @@ function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOpt
       params: (ctx as unknown as { params: Record<string, string> }).params,
       query,
       call: tenant === '' ? {} : { tenant },
-      body: <T>() => readJsonBody(ctx.req, limit) as Promise<T>,
+      body: <T>() => readJsonBody(ctx.req, limit, bodyTimeout) as Promise<T>,
       requestPath: requestPath(ctx),
       ctx,
       exportDir,
@@ -152,6 +167,8 @@ export function createRouter(engine: ContextServices, options: RouterOptions = {
   const max = options.maxResponseStringLength;
   if (max !== undefined && !(max >= 0))
     throw new TypeError('createRouter: maxResponseStringLength must be a number >= 0');
+  if (options.bodyTimeout !== undefined && !(options.bodyTimeout > 0))
+    throw new TypeError('createRouter: bodyTimeout must be a number of milliseconds > 0');
   const prefix = options.prefix ?? DEFAULT_BASE_PATH;
   const router = new Router({ prefix, sensitive: true });
   const version = options.version ?? PACKAGE_VERSION;
@@ -187,5 +204,14 @@ export function createRouter(engine: ContextServices, options: RouterOptions = {
   for (const spec of allRoutes) {
     router.register(spec.path, [spec.method], handlerFor(spec, engine, options), { name: spec.operationId });
   }
+  // The operation list of the original documents associate at a doubled base path; clients written
+  // from it call that path (SPEC §2). Served as an alias, not advertised in the OpenAPI document.
+  const associate = allRoutes.find((r) => r.operationId === 'associate') as RouteSpec;
+  router.register(
+    `${DEFAULT_BASE_PATH}${associate.path}`,
+    [associate.method],
+    handlerFor(associate, engine, options),
+    { name: 'associateDoubledPath' },
+  );
   return router;
 }

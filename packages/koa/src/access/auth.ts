@@ -132,16 +132,110 @@ export function parseBasic(header: string | undefined): { user: string; password
   return { user: text.slice(0, i), password: text.slice(i + 1) };
 }
 
+/** Options of {@link basicAuth}. */
+export interface BasicAuthOptions {
+  /** Credentials remembered after a successful check, and after a failed one (default 1,000 each). */
+  cacheSize?: number;
+  /**
+   * scrypt checks running at once (default 1). scrypt runs on libuv's thread pool (4 threads by
+   * default), which the LevelDB store also uses: the pool threads left over keep serving the store
+   * however many bad passwords arrive.
+   */
+  maxConcurrentChecks?: number;
+  /** Checks waiting for a slot (default 4); past it the request gets 429 at once. */
+  maxQueuedChecks?: number;
+  /**
+   * Failed checks one client (by `ctx.ip`) may cause per {@link failureWindowMs} (default 20;
+   * 0 = no budget). Past it, that client's failing requests are answered 429 after
+   * {@link failureDelayMs}, without running scrypt; its requests with credentials already checked
+   * pass as before. Behind a reverse proxy every client has the proxy's address unless the Koa
+   * app trusts `X-Forwarded-For` (`app.proxy = true`).
+   */
+  failureBudget?: number;
+  /** The window of {@link failureBudget}, in ms (default 60,000). */
+  failureWindowMs?: number;
+  /** How long an answer to a client past its budget is held back, in ms (default 1,000). */
+  failureDelayMs?: number;
+}
+
+/** A bounded map that forgets its oldest entry first. */
+class Bounded<V> extends Map<string, V> {
+  constructor(readonly max: number) {
+    super();
+  }
+  override set(key: string, value: V): this {
+    if (!this.has(key) && this.size >= this.max) this.delete(this.keys().next().value as string);
+    return super.set(key, value);
+  }
+}
+
+/** At most `max` tasks at once, at most `queue` waiting; `undefined` when the queue is full. */
+function limiter(max: number, queue: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T | undefined> => {
+    if (running >= max) {
+      if (waiting.length >= queue) return undefined;
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+function tooMany(retryAfterSeconds: number): HttpError {
+  return new HttpError('TOO_MANY_REQUESTS', 'Too many failed authentication attempts: try again later', {
+    'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+  });
+}
+
 /**
  * The built-in {@link Authorize}: HTTP Basic against users with scrypt hashes. Unknown users cost
- * the same as a wrong password. Successful checks are remembered (bounded, keyed by an HMAC of the
- * header under a per-process key) so that a client does not pay for scrypt on every request.
+ * the same as a wrong password. Checks are remembered, successes and failures alike (bounded,
+ * keyed by an HMAC of the header under a per-process key), so a client does not pay for scrypt on
+ * every request and a repeated bad password costs nothing. scrypt checks run a few at a time with
+ * a small queue, and each client has a failure budget (see {@link BasicAuthOptions}): a flood of
+ * bad credentials cannot starve authenticated requests nor the store (SPEC §13). Past the queue or
+ * the budget the answer is 429 `TOO_MANY_REQUESTS` with `Retry-After`.
+ *
+ * @example
+ * ```ts
+ * const app = createApp(engine, { authorize: basicAuth(await loadUsersFile('users.json')) });
+ * ```
  */
-export function basicAuth(users: readonly UserEntry[], cacheSize = 1000): Authorize {
+export function basicAuth(users: readonly UserEntry[], options: number | BasicAuthOptions = {}): Authorize {
+  const o: BasicAuthOptions = typeof options === 'number' ? { cacheSize: options } : options;
+  const cacheSize = o.cacheSize ?? 1000;
+  const budget = o.failureBudget === 0 ? Number.POSITIVE_INFINITY : (o.failureBudget ?? 20);
+  const windowMs = o.failureWindowMs ?? 60_000;
+  const delayMs = o.failureDelayMs ?? 1000;
   const byName = new Map(checkUsers({ users }).map((u) => [u.username, u]));
   const dummy = hashPassword(randomBytes(16).toString('hex'));
   const cacheKey = randomBytes(32);
-  const cache = new Map<string, readonly string[]>();
+  const cache = new Bounded<readonly string[]>(cacheSize);
+  const failed = new Bounded<true>(cacheSize);
+  const failures = new Bounded<{ count: number; since: number }>(10_000);
+  const check = limiter(o.maxConcurrentChecks ?? 1, o.maxQueuedChecks ?? 4);
+
+  /** Count a failure of `client`; resolves once the answer may go (held back past the budget). */
+  const fail = async (client: string): Promise<undefined> => {
+    const now = performance.now();
+    let f = failures.get(client);
+    if (f === undefined || now - f.since > windowMs) f = { count: 0, since: now };
+    f.count++;
+    failures.set(client, f);
+    if (f.count > budget) {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      throw tooMany((windowMs - (now - f.since)) / 1000);
+    }
+    return undefined;
+  };
+
   return async (ctx) => {
     const header = ctx.get('Authorization');
     const creds = parseBasic(header);
@@ -149,10 +243,21 @@ export function basicAuth(users: readonly UserEntry[], cacheSize = 1000): Author
     const k = createHmac('sha256', cacheKey).update(header).digest('base64');
     const hit = cache.get(k);
     if (hit !== undefined) return hit;
+    const client = ctx.ip;
+    if (failed.has(k)) return fail(client);
+    const f = failures.get(client);
+    if (f !== undefined && f.count >= budget && performance.now() - f.since <= windowMs) return fail(client);
     const user = byName.get(creds.user);
-    const ok = await verifyPassword(creds.password, user?.password ?? (await dummy));
-    if (!ok || user === undefined) return undefined;
-    if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
+    const ok = await check(async () => verifyPassword(creds.password, user?.password ?? (await dummy)));
+    if (ok === undefined) {
+      // No slot: counted as a failure, so that a client hammering a full queue soon waits too.
+      await fail(client);
+      throw tooMany(1);
+    }
+    if (!ok || user === undefined) {
+      failed.set(k, true);
+      return fail(client);
+    }
     const roles = Object.freeze([...user.roles]);
     cache.set(k, roles);
     return roles;

@@ -3,8 +3,8 @@
  * or CSV (a header, then one row per entity, nested objects and extensions as JSON text). Every
  * state and task row carries its `service_id`. Written with bounded buffers: memory stays flat.
  */
-import { type FileHandle, mkdir, open, unlink } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { access, type FileHandle, link, mkdir, open, readdir, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { ServiceView } from '@cxs/core';
 import { csvHeader, csvRow } from './csv.js';
 
@@ -28,9 +28,59 @@ type Kind = keyof typeof CSV_COLUMNS;
 
 const FLUSH_AT = 64 * 1024;
 
+/** The temporary name a file is written under until it is whole: `<final>.<pid>.partial`. */
+function partialName(path: string): string {
+  return `${path}.${process.pid}.partial`;
+}
+
+const LEFTOVER = /^export\d{8}_\d{6}_\d{3}_(services|states|tasks)\.(json|csv)\.(\d+)\.partial$/;
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove the partial files that exports interrupted by a crash or `kill -9` left in `dir` and in
+ * its direct subdirectories (the tenants' directories): files named `<final name>.<pid>.partial`
+ * whose process is gone. Exports still running in a live process are left alone. Resolves to the
+ * paths removed; a missing `dir` is not an error.
+ */
+export async function removeExportLeftovers(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  const sweep = async (d: string, depth: number): Promise<void> => {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const m = LEFTOVER.exec(e.name);
+      if (e.isFile() && m !== null && !alive(Number(m[3]))) {
+        const path = join(d, e.name);
+        await unlink(path).then(
+          () => removed.push(path),
+          () => undefined,
+        );
+      } else if (e.isDirectory() && depth === 0) await sweep(join(d, e.name), 1);
+    }
+  };
+  await sweep(resolve(dir), 0);
+  return removed;
+}
+
 class RowFile {
   #buffer = '';
   #rows = 0;
+  /** True once the final name exists (and is this export's own). */
+  published = false;
+  /** @param path the final name; the rows go to {@link partialName} until {@link publish}. */
   constructor(
     readonly path: string,
     private readonly handle: FileHandle,
@@ -69,7 +119,18 @@ class RowFile {
   async finish(): Promise<void> {
     if (this.format === 'json') this.#buffer += this.#rows === 0 ? ']\n' : '\n]\n';
     await this.flush();
+    await this.handle.sync();
     await this.handle.close();
+  }
+
+  /**
+   * Give the whole file its final name: a hard link fails if the name is taken (never overwrite),
+   * then the temporary name goes. A file under its final name is always complete (SPEC §8.2).
+   */
+  async publish(): Promise<void> {
+    await link(partialName(this.path), this.path);
+    this.published = true;
+    await unlink(partialName(this.path));
   }
 }
 
@@ -84,7 +145,17 @@ export function exportBaseName(at: Date): string {
   return `export${d}_${t}_${pad(at.getUTCMilliseconds(), 3)}`;
 }
 
-/** Create the three files exclusively; a name already taken moves the stamp on by 1 ms. */
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Create the three temporary files exclusively; a stamp whose final or temporary names are taken
+ * moves on by 1 ms.
+ */
 async function createFiles(dir: string, format: ExportFormat, at: Date): Promise<RowFile[]> {
   for (let ms = at.getTime(); ; ms++) {
     const base = exportBaseName(new Date(ms));
@@ -92,7 +163,8 @@ async function createFiles(dir: string, format: ExportFormat, at: Date): Promise
     try {
       for (const kind of ['services', 'states', 'tasks'] as const) {
         const path = resolve(dir, `${base}_${kind}.${format}`);
-        files.push(new RowFile(path, await open(path, 'wx'), format, kind));
+        if (await exists(path)) throw Object.assign(new Error(`${path} exists`), { code: 'EEXIST' });
+        files.push(new RowFile(path, await open(partialName(path), 'wx'), format, kind));
       }
       return files;
     } catch (error) {
@@ -105,7 +177,7 @@ async function createFiles(dir: string, format: ExportFormat, at: Date): Promise
 async function discard(files: readonly RowFile[]): Promise<void> {
   for (const f of files) {
     await f.finish().catch(() => undefined);
-    await unlink(f.path).catch(() => undefined);
+    await unlink(partialName(f.path)).catch(() => undefined);
   }
 }
 
@@ -118,7 +190,9 @@ function without(view: Record<string, unknown>, keys: readonly string[]): Record
 /**
  * Write `services` (full services, as `exportServices` yields with `export_content`) to three new
  * files in `dir` (created if missing) and resolve to their absolute paths: services, states, tasks.
- * On failure the partial files are removed.
+ * Each file is written under a temporary name (`<name>.<pid>.partial`) and renamed once all three
+ * are complete, so a file under its final name is always whole, even after a `kill -9`
+ * ({@link removeExportLeftovers} cleans up after one). On failure the partial files are removed.
  */
 export async function exportToFiles(
   services: AsyncIterable<ServiceView | string>,
@@ -143,8 +217,10 @@ export async function exportToFiles(
       }
     }
     for (const f of files) await f.finish();
+    for (const f of files) await f.publish();
   } catch (error) {
     await discard(files);
+    for (const f of files) if (f.published) await unlink(f.path).catch(() => undefined);
     throw error;
   }
   return files.map((f) => f.path);

@@ -5,6 +5,18 @@ import { HttpError } from './errors.js';
 /** The default body limit: 1 MiB (SPEC §10). */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
+/** The default time a client has to send a whole request body: 30 s (SPEC §13). */
+export const DEFAULT_BODY_TIMEOUT = 30_000;
+
+/**
+ * Set on a request by {@link listen} when the client sent `Expect: 100-continue`: calling it sends
+ * `100 Continue`. {@link readJsonBody} calls it only once the headers passed every check, so a
+ * too-large `Content-Length` (or a refused caller) gets its answer without inviting the body.
+ */
+export const WRITE_CONTINUE = Symbol.for('cxs.writeContinue');
+
+type ContinuableRequest = IncomingMessage & { [WRITE_CONTINUE]?: () => void };
+
 /** Names of UTF-8 in a `charset` parameter: the registered one and its common hyphenless alias. */
 const UTF8_NAMES = new Set(['utf-8', 'utf8']);
 
@@ -30,16 +42,35 @@ export function checkContentType(header: string | undefined): void {
   }
 }
 
-function tooLarge(limit: number): HttpError {
-  return new HttpError('BODY_TOO_LARGE', `Request body too large: the limit is ${limit} bytes`);
+function tooLarge(limit: number, close = false): HttpError {
+  return new HttpError(
+    'BODY_TOO_LARGE',
+    `Request body too large: the limit is ${limit} bytes`,
+    close ? { Connection: 'close' } : {},
+  );
 }
 
-/** Read the raw bytes, failing as soon as `limit` is passed (the rest is discarded by Node). */
-function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Read the raw bytes, failing as soon as `limit` is passed (the rest is discarded by Node), or
+ * when the whole body has not arrived within `timeoutMs` (408, and the connection is closed: the
+ * rest of the body will never be read).
+ */
+function readRaw(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(() => {
+          cleanup();
+          reject(
+            new HttpError('REQUEST_TIMEOUT', `Request body not received within ${timeoutMs} ms`, {
+              Connection: 'close',
+            }),
+          );
+        }, timeoutMs)
+      : undefined;
     const cleanup = () => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
@@ -77,20 +108,26 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * Read and parse a JSON request body. Resolves to `undefined` when the request has no body (the
  * core decides whether that is allowed). Errors: 415 for another content type, 413 past `limit`
- * bytes (checked on `Content-Length` first, then while reading), 400 `MALFORMED_JSON` for bytes
- * that are not UTF-8 or not JSON. The core checks everything else (forbidden keys, depth, fields).
+ * bytes (checked on `Content-Length` first, then while reading), 408 `REQUEST_TIMEOUT` when the
+ * body has not fully arrived `timeoutMs` after reading began, 400 `MALFORMED_JSON` for bytes that
+ * are not UTF-8 or not JSON. The core checks everything else (forbidden keys, depth, fields).
+ * Sends `100 Continue` (see {@link WRITE_CONTINUE}) only after the header checks passed.
  */
 export async function readJsonBody(
   req: IncomingMessage,
   limit: number = DEFAULT_BODY_LIMIT,
+  timeoutMs: number = Number.POSITIVE_INFINITY,
 ): Promise<unknown> {
   const declared = req.headers['content-length'];
   const chunked = req.headers['transfer-encoding'] !== undefined;
   if (!chunked && (declared === undefined || declared === '0')) return undefined;
+  const writeContinue = (req as ContinuableRequest)[WRITE_CONTINUE];
+  delete (req as ContinuableRequest)[WRITE_CONTINUE];
   checkContentType(req.headers['content-type']);
   if (declared !== undefined && Number(declared) > limit) {
     req.resume();
-    throw tooLarge(limit);
+    // A client waiting for `100 Continue` never sends the body: the connection cannot be reused.
+    throw tooLarge(limit, writeContinue !== undefined);
   }
   if (req.readableEnded) {
     // Another middleware (a body parser mounted before the router) has consumed the stream:
@@ -100,7 +137,8 @@ export async function readJsonBody(
       'The request body was already read by another middleware: mount the Context Services router before any body parser',
     );
   }
-  const raw = await readRaw(req, limit);
+  writeContinue?.();
+  const raw = await readRaw(req, limit, timeoutMs);
   if (raw.length === 0) return undefined;
   let text: string;
   try {

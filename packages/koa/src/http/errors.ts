@@ -19,6 +19,8 @@ export const EXCEPTIONS = {
   methodNotAllowed: `${NS}.MethodNotAllowedException`,
   notImplemented: `${NS}.NotImplementedException`,
   tooLarge: `${NS}.RequestEntityTooLargeException`,
+  requestTimeout: `${NS}.RequestTimeoutException`,
+  tooManyRequests: `${NS}.TooManyRequestsException`,
   mediaType: `${NS}.UnsupportedMediaTypeException`,
   unauthorized: `${NS}.UnauthorizedException`,
   forbidden: `${NS}.ForbiddenException`,
@@ -68,6 +70,8 @@ export type HttpErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'MALFORMED_JSON'
   | 'BAD_REQUEST'
+  | 'REQUEST_TIMEOUT'
+  | 'TOO_MANY_REQUESTS'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'INTERNAL_ERROR';
@@ -81,6 +85,8 @@ export const HTTP_ERROR_MAP = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, exception: EXCEPTIONS.mediaType },
   MALFORMED_JSON: { status: 400, exception: EXCEPTIONS.badRequest },
   BAD_REQUEST: { status: 400, exception: EXCEPTIONS.badRequest },
+  REQUEST_TIMEOUT: { status: 408, exception: EXCEPTIONS.requestTimeout },
+  TOO_MANY_REQUESTS: { status: 429, exception: EXCEPTIONS.tooManyRequests },
   UNAUTHORIZED: { status: 401, exception: EXCEPTIONS.unauthorized },
   FORBIDDEN: { status: 403, exception: EXCEPTIONS.forbidden },
   INTERNAL_ERROR: { status: 500, exception: EXCEPTIONS.internal },
@@ -120,9 +126,26 @@ export interface ErrorResponse {
   status: number;
   body: ErrorBody;
   headers: Readonly<Record<string, string>>;
-  /** False for failures that are not the caller's fault (logged with their stack). */
+  /**
+   * False for failures that are not the caller's fault (logged at error level with their stack).
+   * Client-caused conditions (4xx, an unknown method's 501) are expected.
+   */
   expected: boolean;
 }
+
+/**
+ * What a client is told for a core error answered with a 5xx: the core's message names the data
+ * path and the OS error (`LevelDB write failed at /srv/data: IO error: … No space left on device`),
+ * which is for the log only (SPEC §2.1: never internals in an answer).
+ */
+const GENERIC_5XX: Partial<Record<string, string>> = {
+  STORE_FAILED: 'The store failed to complete the operation; the server log has the details',
+  STORE_UNAVAILABLE: 'The store is unavailable; try again later',
+  STORE_LOCKED: 'The store is unavailable; try again later',
+  CLOSED: 'The service is not available (shutting down or not started)',
+  PRECONDITION_FAILED: 'Concurrent updates conflicted; try again',
+  CONFLICT: 'Concurrent updates conflicted; try again',
+};
 
 /** Statuses Koa, the router or http-errors may raise themselves, mapped to our codes. */
 const STATUS_CODES: Record<number, HttpErrorCode> = {
@@ -141,7 +164,10 @@ function fromMapping(
   notFoundStatus: number,
 ): ErrorResponse {
   const status = m.notFound === true ? notFoundStatus : m.status;
-  return { status, body: { message, exception: m.exception, code }, headers, expected: status < 500 };
+  const text = status >= 500 ? (GENERIC_5XX[code] ?? message) : message;
+  // 501 answers an unknown method: the client's doing, not a server failure.
+  const expected = status < 500 || code === 'NOT_IMPLEMENTED';
+  return { status, body: { message: text, exception: m.exception, code }, headers, expected };
 }
 
 /**
@@ -196,6 +222,28 @@ export interface ErrorHandlerOptions {
   notFoundStatus?: 400 | 404;
   /** Receives unexpected errors (5xx) with their stack; default: pino on stderr. */
   logger?: Pick<Logger, 'error'>;
+}
+
+const CLIENT_GONE = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
+  'ERR_HTTP_REQUEST_TIMEOUT',
+]);
+
+/**
+ * True for errors the client caused at the transport level: it went away, timed out, or sent
+ * bytes that do not parse as HTTP. They are logged at debug level, without stack (SPEC §13).
+ */
+export function isClientError(error: unknown): boolean {
+  const e = error as { code?: unknown; status?: unknown; expose?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (CLIENT_GONE.has(code) || code.startsWith('HPE_')) return true;
+  return typeof e?.status === 'number' && e.status >= 400 && e.status < 500;
 }
 
 /** Methods of the routes whose path matched, for the `Allow` header of a 405. */

@@ -1,4 +1,5 @@
 /** Maintenance routes (SPEC §8): export stream, export to files, purge. */
+import { join } from 'node:path';
 import { ContextServicesError, parseExportQuery } from '@cxs/core';
 import { type ExportFormat, exportToFiles } from '../export/files.js';
 import { jsonArrayStream } from '../http/json-stream.js';
@@ -11,6 +12,16 @@ function format(raw: unknown): ExportFormat {
   throw new ContextServicesError('VALIDATION_FAILED', "Invalid 'format': must be one of json, csv", {
     details: { field: 'format', rule: 'must be one of json, csv', value: raw },
   });
+}
+
+/**
+ * The directory of a tenant's file exports: `<export dir>/<tenant id>/` (SPEC §8.2), the id
+ * percent-encoded so that no id can name a path outside it (`/`, `..`).
+ */
+export function tenantExportDir(exportDir: string, tenant: string | undefined): string {
+  if (tenant === undefined || tenant === '') return exportDir;
+  const safe = encodeURIComponent(tenant).replace(/^\.{1,2}$/, (dots) => '%2E'.repeat(dots.length));
+  return join(exportDir, safe);
 }
 
 /** The maintenance routes. */
@@ -44,7 +55,8 @@ export const maintenanceRoutes: readonly RouteSpec[] = [
       const { format: rawFormat, ...selection } = r.query;
       const fmt = format(rawFormat);
       const q = { ...parseExportQuery(selection), export_content: true };
-      const created = await exportToFiles(await r.engine.exportServices(q, r.call), r.exportDir, fmt);
+      const dir = tenantExportDir(r.exportDir, r.call.tenant);
+      const created = await exportToFiles(await r.engine.exportServices(q, r.call), dir, fmt);
       return { status: 200, body: { created } };
     },
   },

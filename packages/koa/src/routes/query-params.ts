@@ -89,9 +89,16 @@ export const FILES_QUERY: readonly QueryParam[] = [
   { name: 'format', kind: { enum: ['json', 'csv'] }, description: 'File format (default json)' },
 ];
 
+/** The parameters of `raw` the operation knows; the others are dropped (lenient mode, SPEC §5). */
+export function knownQuery(raw: RawQuery, allowed: readonly QueryParam[]): RawQuery {
+  const out: Record<string, string | readonly string[] | undefined> = {};
+  for (const p of allowed) if (raw[p.name] !== undefined) out[p.name] = raw[p.name];
+  return out;
+}
+
 /**
- * Reject parameters the operation does not know: a misspelt `active_task=true` would otherwise be
- * silently ignored and answer without the tasks.
+ * Reject parameters the operation does not know (the `strictQuery` option): a misspelt
+ * `active_task=true` would otherwise be silently ignored and answer without the tasks.
  */
 export function checkQueryNames(raw: RawQuery, allowed: readonly QueryParam[]): void {
   for (const name of Object.keys(raw)) {

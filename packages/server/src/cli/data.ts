@@ -6,8 +6,8 @@
  */
 import { once } from 'node:events';
 import { createReadStream, type WriteStream } from 'node:fs';
-import { open, stat, unlink } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { access, link, open, readdir, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import {
@@ -96,6 +96,31 @@ async function withEngine<T>(
   }
 }
 
+/** The temporary name `cxs export --out` writes under until the export is whole. */
+function partialName(path: string): string {
+  return `${path}.${process.pid}.partial`;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Remove `<out>.<pid>.partial` files that an export killed before the end left behind. */
+async function removeLeftovers(path: string): Promise<void> {
+  const prefix = `${basename(path)}.`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = /^(\d+)\.partial$/.exec(name.slice(prefix.length));
+    if (name.startsWith(prefix) && m !== null && !alive(Number(m[1])))
+      await unlink(join(dirname(path), name)).catch(() => undefined);
+  }
+}
+
 const call = (tenant: unknown): CallOptions => (typeof tenant === 'string' ? { tenant } : {});
 
 /** `cxs export`: resolves to the exit code, or -1 for `--help`. */
@@ -124,8 +149,20 @@ export async function exportCommand(
     const count = await withEngine(o, async (engine) => {
       // Validated, and the store opened, before the file exists: a failed start leaves no file.
       const items = await engine.exportServices(query, call(o.tenant));
-      // Created exclusively: an existing file is never overwritten (and never removed below).
-      if (toFile) out = file = (await open(path, 'wx')).createWriteStream();
+      if (toFile) {
+        // An existing file is never overwritten (and never removed below). The export is written
+        // under a temporary name and gets `path` only once whole: a kill -9 never leaves a
+        // truncated file that looks like a backup (SPEC §8.2); the next run removes the leftover.
+        await removeLeftovers(path);
+        if (
+          await access(path).then(
+            () => true,
+            () => false,
+          )
+        )
+          throw Object.assign(new Error(`EEXIST: file already exists, '${path}'`), { code: 'EEXIST' });
+        out = file = (await open(partialName(path), 'wx')).createWriteStream();
+      }
       out.on('error', onError);
       const bar = progress('exported');
       let n = 0;
@@ -145,6 +182,10 @@ export async function exportCommand(
       file.end();
       // Rejects on a write error, even one already emitted (once('finish') would wait forever).
       await finished(file);
+      if (failed !== undefined) throw failed;
+      // A hard link fails if `path` appeared meanwhile: never overwrite.
+      await link(partialName(path), path);
+      await unlink(partialName(path));
     }
     if (failed !== undefined) throw failed;
     process.stderr.write(`exported ${count} services${toFile ? ` to ${path}` : ''}\n`);
@@ -154,7 +195,7 @@ export async function exportCommand(
       // A half-written export must not pass for a whole one, nor block the next run (EEXIST).
       file.destroy();
       await finished(file).catch(() => undefined);
-      await unlink(path).catch(() => undefined);
+      await unlink(partialName(path)).catch(() => undefined);
     }
     throw error;
   } finally {

@@ -153,9 +153,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 1;
     }
     const e = error as NodeJS.ErrnoException;
-    process.stderr.write(
-      `cxs ${name}: ${e.code === undefined ? '' : `${e.code} `}${e.message ?? String(error)}\n`,
-    );
+    const message = e.message ?? String(error);
+    // Node's system errors already start with their code (`ENOENT: no such file…`).
+    const code = e.code === undefined || message.startsWith(e.code) ? '' : `${e.code} `;
+    process.stderr.write(`cxs ${name}: ${code}${message}\n`);
     return 1;
   }
 }

@@ -107,3 +107,19 @@ export function parseSize(value: string, flag = 'body-limit'): number {
   }
   return Number(m[1]) * unit;
 }
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+
+/**
+ * A duration in milliseconds: `500ms`, `20s`, `2m`, or a plain number of seconds; more than 0,
+ * at most a day.
+ */
+export function duration(value: string | boolean | undefined, flag: string): number {
+  const text = String(value).trim();
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/i.exec(text);
+  const ms = m === null ? Number.NaN : Number(m[1]) * (DURATION_UNITS[(m[2] ?? 's').toLowerCase()] ?? 0);
+  if (!(ms >= 1 && ms <= 86_400_000)) {
+    throw new UsageError(`--${flag} must be a duration such as 20s, 500ms or 2m (got '${text}')`);
+  }
+  return Math.round(ms);
+}

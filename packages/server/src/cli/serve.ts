@@ -7,15 +7,25 @@ import {
   ContextServicesError,
   createContextServices,
   type EngineConfig,
+  parseLifetime,
 } from '@cxs/core';
-import { basicAuth, checkTenants, createApp, listen, loadUsersFile, type Tenant } from '@cxs/koa';
+import {
+  basicAuth,
+  checkTenants,
+  createApp,
+  listen,
+  loadUsersFile,
+  ROLES,
+  removeExportLeftovers,
+  type Tenant,
+} from '@cxs/koa';
 import { type Logger, pino } from 'pino';
 import pinoPretty from 'pino-pretty';
 import { MeasuredStore } from '../measured-store.js';
 import { Metrics } from '../metrics.js';
 import { openStore, PG_OPTIONS, storeLocation } from '../stores.js';
 import { startSweeps } from '../sweeper.js';
-import { integer, type OptionSpec, parseSize, readOptions, UsageError } from './options.js';
+import { duration, integer, type OptionSpec, parseSize, readOptions, UsageError } from './options.js';
 
 /** Options of `cxs serve`. */
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
@@ -78,6 +88,42 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'seconds between expiry/auto-complete sweeps',
   },
   {
+    flag: 'header-timeout',
+    env: 'CXS_HEADER_TIMEOUT',
+    default: '20s',
+    help: 'time to receive the request headers (408 after it), e.g. 20s, 500ms',
+  },
+  {
+    flag: 'body-timeout',
+    env: 'CXS_BODY_TIMEOUT',
+    default: '30s',
+    help: 'time to receive a request body once a route reads it (408 after it)',
+  },
+  {
+    flag: 'idle-timeout',
+    env: 'CXS_IDLE_TIMEOUT',
+    default: '5s',
+    help: 'time an idle keep-alive connection stays open',
+  },
+  {
+    flag: 'max-connections',
+    env: 'CXS_MAX_CONNECTIONS',
+    default: '1024',
+    help: 'connections open at once; more are closed when accepted',
+  },
+  {
+    flag: 'auth-failure-budget',
+    env: 'CXS_AUTH_FAILURE_BUDGET',
+    default: '20',
+    help: 'failed logins per client address and minute before 429 (0 = no budget)',
+  },
+  {
+    flag: 'strict-query',
+    env: 'CXS_STRICT_QUERY',
+    boolean: true,
+    help: 'refuse unknown query parameters with 400 (default: ignore them)',
+  },
+  {
     flag: 'shutdown-timeout',
     env: 'CXS_SHUTDOWN_TIMEOUT',
     default: '30',
@@ -106,8 +152,43 @@ function createLogger(level: string, format: string, out: NodeJS.WritableStream)
   );
 }
 
+const KNOWN_ROLES: readonly string[] = Object.values(ROLES);
+
+/**
+ * Read the users file; a role the server does not know (`administrator`, `Admin`) would silently
+ * mean 403 on every route for that user, so it is refused, naming the user and the role.
+ */
+async function readUsers(path: string) {
+  await readOptionFile(path, 'users');
+  let users: Awaited<ReturnType<typeof loadUsersFile>>;
+  try {
+    users = await loadUsersFile(path);
+  } catch (error) {
+    throw new UsageError(`users file ${path}: ${(error as Error).message}`);
+  }
+  for (const [i, u] of users.entries()) {
+    const bad = u.roles.find((r) => !KNOWN_ROLES.includes(r));
+    if (bad !== undefined)
+      throw new UsageError(
+        `users file ${path}: users[${i}] ('${u.username}') has the unknown role '${bad}' (known: ${KNOWN_ROLES.join(', ')})`,
+      );
+  }
+  return users;
+}
+
+/** A file option's file, or bad usage naming the option and the file (no doubled error code). */
+async function readOptionFile(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    const reason = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message;
+    throw new UsageError(`${what} file ${path}: ${reason}`);
+  }
+}
+
 async function readTenants(path: string): Promise<Tenant[]> {
-  const text = await readFile(path, 'utf8');
+  const text = await readOptionFile(path, 'tenants');
   let tenants: Tenant[];
   try {
     tenants = checkTenants(JSON.parse(text));
@@ -137,13 +218,25 @@ export async function serve(
   if (notFound !== 400 && notFound !== 404) throw new UsageError('--not-found-status must be 400 or 404');
   const sweepSeconds = integer(o['sweep-interval'], 'sweep-interval', 1, 86_400);
   const shutdownSeconds = integer(o['shutdown-timeout'], 'shutdown-timeout', 0, 3600);
+  const headersTimeout = duration(o['header-timeout'], 'header-timeout');
+  const bodyTimeout = duration(o['body-timeout'], 'body-timeout');
+  const keepAliveTimeout = duration(o['idle-timeout'], 'idle-timeout');
+  const maxConnections = integer(o['max-connections'], 'max-connections', 1, 1_000_000);
+  const failureBudget = integer(o['auth-failure-budget'], 'auth-failure-budget', 0, 1_000_000);
+  try {
+    parseLifetime(String(o.expiration));
+  } catch {
+    throw new UsageError(
+      `--expiration must be <int><s|m|h|d|w|M|y> such as 5y or 90d (got '${o.expiration}')`,
+    );
+  }
   const config: EngineConfig = { expiration: String(o.expiration) };
   if (o['auto-complete-after'] !== undefined) {
     config.autoCompleteEnabled = true;
     config.autoCompleteAfter = integer(o['auto-complete-after'], 'auto-complete-after', 1, 2 ** 31 - 1);
   }
   const tenants = typeof o.tenants === 'string' ? await readTenants(o.tenants) : undefined;
-  const users = typeof o.users === 'string' ? await loadUsersFile(o.users) : undefined;
+  const users = typeof o.users === 'string' ? await readUsers(o.users) : undefined;
   const format = typeof o['log-format'] === 'string' ? o['log-format'] : undefined;
   if (format !== undefined && format !== 'json' && format !== 'pretty')
     throw new UsageError('--log-format must be json or pretty');
@@ -158,6 +251,10 @@ export async function serve(
     ...storeLocation(o),
     // Details of a dropped connection go to the log; requests only ever see a generic 503.
     onPoolError: (error) => logger.warn({ err: error }, 'database connection lost'),
+    onHealthChange: (health) => {
+      if (health.degraded) logger.warn({ reason: health.reason }, 'store degraded: writes are failing');
+      else logger.info('store recovered: writes succeed again');
+    },
   });
   metrics.watchStore(inner);
   const store = new MeasuredStore(inner, metrics.observeStore);
@@ -166,6 +263,10 @@ export async function serve(
     config,
     onListenerError: (error) => logger.error({ err: error }, 'event listener failed'),
   });
+  const exportDir = resolve(String(o['export-dir']));
+  // Partial files of exports a crash interrupted (SPEC §8.2).
+  const leftovers = await removeExportLeftovers(exportDir);
+  if (leftovers.length > 0) logger.warn({ files: leftovers }, 'removed partial export files');
   metrics.watch(engine);
   metrics.watchEngineStats(engine);
   let stopping = false;
@@ -182,14 +283,24 @@ export async function serve(
     onRequest: metrics.observeRequest,
     notFoundStatus: notFound,
     bodyLimit,
-    exportDir: resolve(String(o['export-dir'])),
+    bodyTimeout,
+    strictQuery: o['strict-query'] === true,
+    exportDir,
     logger,
     ...(tenants === undefined ? {} : { tenants }),
-    ...(users === undefined ? {} : { authorize: basicAuth(users) }),
+    ...(users === undefined ? {} : { authorize: basicAuth(users, { failureBudget }) }),
   });
   let handle: Awaited<ReturnType<typeof listen>>;
   try {
-    handle = await listen(app, { port, host: String(o.host) });
+    handle = await listen(app, {
+      port,
+      host: String(o.host),
+      headersTimeout,
+      // The backstop for bodies no route reads; a body a route reads gets the JSON 408 first.
+      requestTimeout: headersTimeout + bodyTimeout + 1000,
+      keepAliveTimeout,
+      maxConnections,
+    });
   } catch (error) {
     await engine.close();
     throw error;
