@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import type { ContextEvent, ContextEventType, EventOf } from './events.js';
+import type { ChangeEntry, ContextEvent, ContextEventType, EventOf } from './events.js';
 import type { ReadyOptions } from './ready.js';
 import type { Store } from './store.js';
 import type {
@@ -151,12 +151,40 @@ export interface EngineConfig {
   cacheSize?: number;
   /** Services handled per round by purge and sweep before yielding. Default 100. */
   batchSize?: number;
+  /** The change log (SPEC §12). */
+  changes?: {
+    /** How long entries are kept: `<int><unit>` (units s m h d w M y) or ms. Default `24h`. */
+    retention?: string | number;
+    /** Positions kept per tenant: older entries go at the next sweep. Default 1,000,000. */
+    maxEntries?: number;
+    /** Shared stores: how often (ms) a live reader looks for other processes' entries. Default 1,000. */
+    pollInterval?: number;
+  };
   /**
    * Stores with shared writers (SPEC §11): how many times a write whose records another process
    * changed meanwhile is read again and re-applied (with jittered exponential back-off) before the
    * call fails with the retriable `CONFLICT`. Default 10; 0 fails at the first conflict.
    */
   conflictRetries?: number;
+}
+
+/**
+ * What {@link ContextServices.changes} reads. Each filter given must match; the customer, contact
+ * key and service filters select every event of the matching services (states and tasks too).
+ */
+export interface ChangesQuery {
+  /**
+   * Continue right after this position (a number or its decimal string), or `'now'` (default):
+   * only what commits from now on.
+   */
+  since?: number | string;
+  /** Event types, or prefixes such as `service.*` (`*`: all); a string is comma-separated. */
+  types?: string | readonly string[];
+  customer_id?: string;
+  contact_key?: string;
+  service_id?: string;
+  /** Ends the iteration, also while it waits for the next event. */
+  signal?: AbortSignal;
 }
 
 /** Arguments of {@link createContextServices}. */
@@ -302,6 +330,25 @@ export interface ContextServices {
   startSweeper(intervalMs?: number): void;
   /** Stop the sweeper started by {@link startSweeper} and wait for a sweep in progress. */
   stopSweeper(): Promise<void>;
+  /**
+   * Follow the tenant's change log (SPEC §12): validates the query and checks the position (throws
+   * before anything is read), then resolves to an async iterable of the entries after `since`, in
+   * position order, nothing lost and nothing repeated, that waits for new commits once caught up.
+   * It reads the log page by page as it is pulled, so a slow consumer costs no memory. It ends when
+   * `signal` aborts or the engine closes; it throws `CHANGES_EXPIRED` if retention removes entries
+   * it has not read yet.
+   *
+   * @example
+   * ```ts
+   * const ac = new AbortController();
+   * for await (const { position, event } of await cs.changes({ types: 'service.*', signal: ac.signal })) {
+   *   console.log(position, event.type, event.service_id);
+   * }
+   * ```
+   * @throws ContextServicesError `VALIDATION_FAILED` (bad query), `CHANGES_EXPIRED` (`since` is
+   *   older than the retained log, or ahead of it).
+   */
+  changes(query?: ChangesQuery, options?: CallOptions): Promise<AsyncIterable<ChangeEntry>>;
   /** Subscribe to events emitted after each commit (SPEC §7.4); returns the unsubscribe function. */
   on<T extends ContextEventType>(type: T, listener: (event: EventOf<T>) => void): () => void;
   on(type: '*', listener: (event: ContextEvent) => void): () => void;

@@ -23,12 +23,39 @@ export interface ResolvedConfig {
   readonly batchSize: number;
   /** Shared stores: re-reads and re-applications of a write after a conflict, before `CONFLICT`. */
   readonly conflictRetries: number;
+  readonly changes: ResolvedChangesConfig;
+}
+
+/** The change log's settings (SPEC §12), resolved. */
+export interface ResolvedChangesConfig {
+  /** Entries older than this (ms since their commit) are removed by the sweep. */
+  readonly retentionMs: number;
+  /** At most this many positions are kept per tenant. */
+  readonly maxEntries: number;
+  /** How often a live reader of a shared store looks for other processes' entries (ms). */
+  readonly pollIntervalMs: number;
 }
 
 function positiveInt(field: string, v: number | undefined, fallback: number, min = 1): number {
   if (v === undefined) return fallback;
   if (!Number.isSafeInteger(v) || v < min) throw invalid(field, `must be an integer >= ${min}`, { value: v });
   return v;
+}
+
+function resolveChanges(c: NonNullable<EngineConfig['changes']>): ResolvedChangesConfig {
+  let retentionMs: number;
+  try {
+    retentionMs = parseLifetime(c.retention ?? '24h');
+  } catch {
+    throw invalid('changes.retention', "must be <integer><unit> (units s m h d w M y, e.g. '24h') or ms", {
+      value: c.retention,
+    });
+  }
+  return {
+    retentionMs,
+    maxEntries: positiveInt('changes.maxEntries', c.maxEntries, 1_000_000),
+    pollIntervalMs: positiveInt('changes.pollInterval', c.pollInterval, 1_000),
+  };
 }
 
 /** Validate and complete an {@link EngineConfig}. */
@@ -52,6 +79,7 @@ export function resolveConfig(config: EngineConfig = {}): ResolvedConfig {
     },
     cacheSize: positiveInt('cacheSize', config.cacheSize, 10_000, 0),
     batchSize: positiveInt('batchSize', config.batchSize, 100),
+    changes: resolveChanges(config.changes ?? {}),
     conflictRetries: positiveInt('conflictRetries', config.conflictRetries, 10, 0),
   };
 }

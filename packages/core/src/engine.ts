@@ -1,4 +1,6 @@
 import type { ContextServices, EngineOptions } from './api.js';
+import { ChangeLog } from './change-log.js';
+import { changes, sweepChanges } from './changes.js';
 import { systemClock } from './clock.js';
 import { resolveConfig } from './config.js';
 import { createContext, randomServiceId } from './context.js';
@@ -40,8 +42,10 @@ export async function createContextServices(options: EngineOptions): Promise<Con
   }
   const cfg = resolveConfig(options.config);
   const clock = options.clock ?? systemClock;
+  const log = new ChangeLog(options.store, clock);
   const repo = new Repo(
     options.store,
+    log,
     cfg.cacheSize,
     options.onListenerError ?? warnListenerError,
     cfg.limits.serviceBytes,
@@ -81,8 +85,15 @@ export async function createContextServices(options: EngineOptions): Promise<Con
     // implementation yields exactly that, which its untyped result cannot say.
     exportServices: ((q, o) => maintenance.exportServices(ctx, q, o)) as ContextServices['exportServices'],
     importServices: (items, o) => maintenance.importServices(ctx, items, o),
+    changes: (q, o) => changes(ctx, q, o),
     sweep(now) {
-      const run = sweeping.then(() => maintenance.sweep(ctx, now ?? clock.now(), lease));
+      const at = now ?? clock.now();
+      const run = sweeping.then(async () => {
+        const result = await maintenance.sweep(ctx, at, lease);
+        // The change log's retention, by the engine holding the sweep lease (renewed here).
+        if (lease === undefined || (await lease.acquire())) await sweepChanges(ctx, at);
+        return result;
+      });
       sweeping = run.catch(() => undefined);
       return run;
     },
@@ -115,6 +126,7 @@ export async function createContextServices(options: EngineOptions): Promise<Con
       closed ??= (async () => {
         await engine.stopSweeper();
         await repo.drain();
+        log.close();
         await options.store.close();
       })();
       return closed;

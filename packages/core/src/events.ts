@@ -28,4 +28,31 @@ export type ContextEvent =
   | (Base & { type: 'task.completed'; task_id: number; state_id?: number });
 
 export type ContextEventType = ContextEvent['type'];
+
+/** Every event type of SPEC §7.4. */
+export const CONTEXT_EVENT_TYPES: readonly ContextEventType[] = Object.freeze([
+  'service.started',
+  'service.completed',
+  'service.associated',
+  'service.updated',
+  'service.deleted',
+  'state.started',
+  'state.completed',
+  'state.transitioned',
+  'task.started',
+  'task.completed',
+] as const);
 export type EventOf<T extends ContextEventType> = Extract<ContextEvent, { type: T }>;
+
+/**
+ * An event as the change log keeps it (SPEC §12): its service's `customer_id` and `contact_key`
+ * as they were when the write committed (absent when the service had none).
+ */
+export type ChangeEvent = ContextEvent & { customer_id?: string; contact_key?: string };
+
+/** One entry of the change log: the event and its position in the tenant's log. */
+export interface ChangeEntry {
+  /** Grows with every entry of the tenant; resume after it with `since`. */
+  readonly position: number;
+  readonly event: ChangeEvent;
+}

@@ -3,8 +3,15 @@ export { type Clock, SimulatedClock, systemClock } from './clock.js';
 export { DEFAULT_LIMITS } from './config.js';
 export { createContextServices } from './engine.js';
 export { ContextServicesError, type ErrorCode, isContextServicesError } from './errors.js';
-export type { ContextEvent, ContextEventType, EventOf } from './events.js';
-export { escapeComponent, unescapeComponent } from './keys.js';
+export {
+  type ChangeEntry,
+  type ChangeEvent,
+  CONTEXT_EVENT_TYPES,
+  type ContextEvent,
+  type ContextEventType,
+  type EventOf,
+} from './events.js';
+export { encodePosition, escapeComponent, unescapeComponent } from './keys.js';
 export {
   parseExportQuery,
   parseId,
@@ -18,7 +25,15 @@ export {
 } from './query.js';
 export { probeStore, type ReadyOptions } from './ready.js';
 export { schemas, validators } from './schemas.js';
-export type { BatchOp, BatchOptions, Precondition, Range, Store, StoreCapabilities } from './store.js';
+export type {
+  AppendOp,
+  BatchOp,
+  BatchOptions,
+  Precondition,
+  Range,
+  Store,
+  StoreCapabilities,
+} from './store.js';
 export {
   checkBatch,
   checkKey,

@@ -18,6 +18,8 @@
  * - `T b/<ts>/<sid>`             services by start time (value: completion time, '' while active)
  * - `T e/<ts>/<sid>`             completed services by completion time (value: start time)
  * - `T m/<customer>/<key>/<type>/<sid>` active services by composite-start match
+ * - `T l/<position>`             the change log (SPEC §12): one event per key, position 16 digits
+ * - `T lw`                       the change log's floor: the highest position retention removed
  * - `x/<ts>/<tenant>/<sid>`      expiry deadlines, all tenants
  * - `a/<ts>/<tenant>/<sid>`      auto-complete deadlines, all tenants
  *
@@ -67,6 +69,14 @@ export function decodeTime(text: string): number {
 /** Fixed-width encoding of a 32-bit id. */
 export function encodeId(id: number): string {
   return String(id).padStart(10, '0');
+}
+
+/** Digits of a change-log position: every safe integer fits. */
+const POSITION_WIDTH = 16;
+
+/** Fixed-width, order-preserving encoding of a change-log position (a safe integer ≥ 0). */
+export function encodePosition(position: number): string {
+  return String(position).padStart(POSITION_WIDTH, '0');
 }
 
 /** The first key after every key that starts with `prefix` (prefixes here end in `/`). */
@@ -153,6 +163,17 @@ export class TenantKeys {
   ): string {
     const opt = (v: string | undefined) => (v === undefined ? '-' : `=${escapeComponent(v)}`);
     return `${this.prefix}m/${opt(customerId)}/${opt(contactKey)}/${opt(type)}/`;
+  }
+  /** The change log of the tenant (SPEC §12); see {@link encodePosition}. */
+  changesPrefix(): string {
+    return `${this.prefix}l/`;
+  }
+  change(position: number): string {
+    return `${this.prefix}l/${encodePosition(position)}`;
+  }
+  /** Holds the highest position that retention removed (absent: none removed). */
+  changesFloor(): string {
+    return `${this.prefix}lw`;
   }
   /**
    * The composite-start claim of a match tuple (shared stores): every composite start that creates

@@ -4,6 +4,7 @@
  * bounded cache and emits events after commit. Knows keys and records; knows nothing of HTTP.
  */
 import { LRUCache } from 'lru-cache';
+import type { ChangeLog, LogAppend } from './change-log.js';
 import { ContextServicesError } from './errors.js';
 import type { ContextEvent } from './events.js';
 import { type ChildKind, lastComponent, prefixEnd, prefixRange, type TenantKeys } from './keys.js';
@@ -18,7 +19,7 @@ import {
   type TaskRecord,
   taskIndexEntries,
 } from './records.js';
-import type { BatchOp, Precondition, Store } from './store.js';
+import type { BatchOp, BatchOptions, Precondition, Store } from './store.js';
 
 /** The records a change started from (absent = new). */
 export interface Before {
@@ -80,8 +81,16 @@ function diff(
 
 const NO_ENTRIES = new Map<string, string>();
 
+/** The options of a commit's batch: the change log's append, and the preconditions. */
+function batchOptions(log: LogAppend, preconditions: readonly Precondition[]): BatchOptions | undefined {
+  if (preconditions.length === 0) return log.options;
+  return { ...log.options, preconditions };
+}
+
 export class Repo {
   readonly store: Store;
+  /** The change log (SPEC §12): its entries ride in every commit's batch. */
+  readonly log: ChangeLog;
   /**
    * Other processes write the store (SPEC §11): every commit carries a precondition on the service
    * record it started from, and the cache is off (another process may have made it stale).
@@ -103,6 +112,7 @@ export class Repo {
 
   constructor(
     store: Store,
+    log: ChangeLog,
     cacheSize: number,
     onListenerError: (error: unknown, event: ContextEvent) => void,
     /** Stored bytes one service may hold (SPEC §10). */
@@ -110,6 +120,7 @@ export class Repo {
   ) {
     this.#budget = serviceBytes;
     this.store = store;
+    this.log = log;
     this.shared = store.capabilities.sharedWriters === true;
     this.#cache = cacheSize > 0 && !this.shared ? new LRUCache({ max: cacheSize }) : undefined;
     this.#onListenerError = onListenerError;
@@ -440,17 +451,21 @@ export class Repo {
       diff(dels, puts, prev ? taskIndexEntries(keys, sid, prev) : NO_ENTRIES, taskIndexEntries(keys, sid, t));
     }
     const key = keys.service(sid);
+    const preconditions = [...this.#unchanged(key, before.service), ...(guard?.preconditions ?? [])];
+    if (guard !== undefined) puts.push(...guard.ops);
+    // Last before the batch: from here every path settles the entries (once per attempt; a write
+    // retried after PRECONDITION_FAILED appends, and settles, again).
+    const log = await this.log.append(keys, change.service, change.events);
     // A failed batch may or may not have reached the store: forget the cached record either way.
     this.#writes++;
     this.#writing++;
     this.#cache?.delete(key);
-    const preconditions = [...this.#unchanged(key, before.service), ...(guard?.preconditions ?? [])];
-    if (guard !== undefined) puts.push(...guard.ops);
     try {
-      await this.store.batch([...dels, ...puts], preconditions.length > 0 ? { preconditions } : undefined);
+      await this.store.batch([...dels, ...puts, ...log.ops], batchOptions(log, preconditions));
       this.#cache?.set(key, laid.service);
     } finally {
       this.#writing--;
+      log.settle();
     }
     this.emit(change.events);
   }
@@ -464,14 +479,16 @@ export class Repo {
     for await (const [k] of this.store.iterate(prefixRange(keys.service(service.id))))
       ops.push({ type: 'del', key: k });
     for (const k of serviceIndexEntries(keys, service).keys()) ops.push({ type: 'del', key: k });
+    const preconditions = this.#unchanged(keys.service(service.id), service);
+    const log = await this.log.append(keys, service, [event]);
     this.#writes++;
     this.#writing++;
     this.#cache?.delete(keys.service(service.id));
-    const preconditions = this.#unchanged(keys.service(service.id), service);
     try {
-      await this.store.batch(ops, preconditions.length > 0 ? { preconditions } : undefined);
+      await this.store.batch([...ops, ...log.ops], batchOptions(log, preconditions));
     } finally {
       this.#writing--;
+      log.settle();
     }
     this.emit([event]);
   }

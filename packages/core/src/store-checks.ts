@@ -11,8 +11,9 @@ export function checkKey(key: unknown): asserts key is string {
 }
 
 /**
- * Every op is a put of a string value or a del, and every precondition names a string key with
- * either a string `value` or `absent: true`, before anything is written.
+ * Every op is a put of a string value or a del, every precondition names a string key with
+ * either a string `value` or `absent: true`, and an `append` has a string prefix ending in `/`
+ * and string values, before anything is written.
  */
 export function checkBatch(ops: readonly BatchOp[], options?: BatchOptions): void {
   if (!Array.isArray(ops)) throw new TypeError('batch: ops must be an array');
@@ -24,6 +25,18 @@ export function checkBatch(ops: readonly BatchOp[], options?: BatchOptions): voi
     } else if (op.type !== 'del') throw new TypeError("batch: op.type must be 'put' or 'del'");
   }
   checkPreconditions(options);
+  checkAppend(options);
+}
+
+function checkAppend(options: BatchOptions | undefined): void {
+  const append = options?.append;
+  if (append === undefined) return;
+  if (typeof append !== 'object' || append === null) throw new TypeError('batch: append must be an object');
+  if (typeof append.prefix !== 'string' || !append.prefix.endsWith('/'))
+    throw new TypeError("batch: append.prefix must be a string ending in '/'");
+  if (!Array.isArray(append.values)) throw new TypeError('batch: append.values must be an array');
+  for (const v of append.values as unknown[])
+    if (typeof v !== 'string') throw new TypeError('batch: append values must be strings');
 }
 
 function checkPreconditions(options: BatchOptions | undefined): void {

@@ -30,6 +30,14 @@ export async function dump(store: Store): Promise<[string, string][]> {
   return out;
 }
 
+/** Change-log keys (SPEC §12): a deletion leaves its event there, by design. */
+export const isChangeLogKey = (key: string): boolean => /^t[A-Za-z0-9%]*\/l(?:\/\d{16}|w)$/.test(key);
+
+/** Entries other than the change log's. */
+export function withoutChangeLog<T extends [string, string] | string>(entries: readonly T[]): T[] {
+  return entries.filter((e) => !isChangeLogKey(typeof e === 'string' ? e : e[0]));
+}
+
 /** Expect `p` to reject with a ContextServicesError of `code` (and a message matching `message`). */
 export async function rejects(
   p: Promise<unknown>,

@@ -25,7 +25,7 @@ import {
 } from '../src/index.js';
 import { MemoryStore } from '../src/memory/index.js';
 import { verifyStoreIntegrity } from '../src/testing/index.js';
-import { dump, iso, rejects, T0 } from './helpers.js';
+import { dump, isChangeLogKey, iso, rejects, T0, withoutChangeLog } from './helpers.js';
 
 interface Node {
   cs: ContextServices;
@@ -55,6 +55,17 @@ async function cluster(n: number, config: EngineConfig = {}, store: Store = shar
   /** Engine `i` (modulo the number of engines). */
   const cs = (i: number) => (nodes[i % n] as Node).cs;
   return { store, clock, nodes, cs, all, retries };
+}
+
+/**
+ * The change log holds exactly the events the engines emitted (each write once, whatever its
+ * retries), at distinct positions.
+ */
+async function expectLogged(store: Store, emitted: readonly ContextEvent[]): Promise<void> {
+  const entries = (await dump(store)).filter(([k]) => isChangeLogKey(k) && k.includes('/l/'));
+  const logged = entries.map(([, v]) => (JSON.parse(v) as { event: ContextEvent }).event);
+  const key = (e: ContextEvent) => `${e.type} ${e.service_id} ${'state_id' in e ? e.state_id : ''}`;
+  expect(logged.map(key).sort()).toEqual(emitted.map(key).sort());
 }
 
 function shared(): MemoryStore {
@@ -121,6 +132,17 @@ describe('engines sharing one store (SPEC §11)', () => {
       expect(view.active_states).toHaveLength(100);
       expect(view.active_tasks).toHaveLength(100);
       await expectIntact(store);
+      // Retried attempts appended nothing: the log holds each committed write's events once, and
+      // any engine reads them back in position order.
+      await expectLogged(store, all());
+      const read: number[] = [];
+      const stop = new AbortController();
+      for await (const { position } of await cs(2).changes({ since: 0, signal: stop.signal })) {
+        read.push(position);
+        if (read.length === 201) stop.abort();
+      }
+      expect(read).toEqual([...read].sort((a, b) => a - b));
+      expect(new Set(read).size).toBe(201);
     },
   );
 
@@ -219,7 +241,8 @@ describe('engines sharing one store (SPEC §11)', () => {
     const deleted = all().filter((e) => e.type === 'service.deleted');
     expect(deleted).toHaveLength(20);
     expect(new Set(deleted.map((e) => e.service_id))).toEqual(new Set(sids));
-    expect((await dump(store)).map(([k]) => k)).toEqual(['l/sweep']);
+    expect(withoutChangeLog((await dump(store)).map(([k]) => k))).toEqual(['l/sweep']);
+    await expectLogged(store, all());
     await expectIntact(store);
   });
 
@@ -269,7 +292,8 @@ describe('engines sharing one store (SPEC §11)', () => {
     const [a, b] = await Promise.all([cs(0).purge(body), cs(1).purge(body)]);
     expect(a.purged + b.purged).toBe(30);
     expect(all().filter((e) => e.type === 'service.deleted')).toHaveLength(30);
-    expect(await dump(store)).toEqual([]);
+    expect(withoutChangeLog(await dump(store))).toEqual([]);
+    await expectLogged(store, all());
   });
 
   it('never answers from a cache another engine made stale (read-your-writes anywhere)', async () => {

@@ -56,6 +56,13 @@ export {
   toErrorResponse,
 } from './http/errors.js';
 export {
+  END_EVENT_STREAM,
+  type EventStreamOptions,
+  endEventStreams,
+  sseMessage,
+  writeEventStream,
+} from './http/event-stream.js';
+export {
   MAX_REQUEST_ID_LENGTH,
   requestId,
   requestIdOf,

@@ -65,6 +65,8 @@ function paramSchema(kind: ParamKind): Json {
       return { type: 'integer', minimum: 1, maximum: 2 ** 31 - 1 };
     case 'list':
       return { type: 'array', items: { type: 'string' } };
+    case 'string':
+      return { type: 'string' };
   }
 }
 
@@ -144,6 +146,7 @@ function operation(spec: RouteSpec, a: Answers): Json {
     const s = ref(spec.response.schema);
     ok.content = { 'application/json': { schema: spec.response.array ? { type: 'array', items: s } : s } };
   }
+  if (spec.response.eventStream) ok.content = { 'text/event-stream': { schema: { type: 'string' } } };
   if (spec.response.status === 201)
     ok.headers = { Location: { description: 'The URL of what was created', schema: { type: 'string' } } };
   const responses: Json = { [String(spec.response.status)]: ok };
@@ -168,6 +171,18 @@ function operation(spec: RouteSpec, a: Answers): Json {
         description: 'Tenant id or name (required when the server has tenants)',
         schema: { type: 'string' },
       },
+      ...(spec.response.eventStream
+        ? [
+            {
+              name: 'Last-Event-ID',
+              in: 'header',
+              required: false,
+              description:
+                'Continue after this position (sent by EventSource on reconnection); wins over `since`',
+              schema: { type: 'string' },
+            },
+          ]
+        : []),
     ],
     responses,
   };

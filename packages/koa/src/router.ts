@@ -7,8 +7,10 @@ import { type Authorize, requireRoles } from './access/auth.js';
 import { type Tenant, tenantResolver } from './access/tenancy.js';
 import { DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, readJsonBody } from './http/body.js';
 import { errorHandler, HttpError } from './http/errors.js';
+import type { EventStreamOptions } from './http/event-stream.js';
 import { jsonArrayBody } from './http/json-stream.js';
 import { HEALTH_DOCS, openApiDocument, PACKAGE_VERSION } from './openapi.js';
+import { eventRoutes } from './routes/events.js';
 import { maintenanceRoutes } from './routes/maintenance.js';
 import { checkQueryNames, knownQuery } from './routes/query-params.js';
 import { serviceRoutes } from './routes/services.js';
@@ -24,6 +26,7 @@ export const allRoutes: readonly RouteSpec[] = [
   ...stateRoutes,
   ...taskRoutes,
   ...maintenanceRoutes,
+  ...eventRoutes,
 ];
 
 /** Options of {@link createRouter} and {@link createApp}. */
@@ -62,6 +65,8 @@ export interface RouterOptions {
    * it does not bound memory.
    */
   maxResponseStringLength?: number;
+  /** `GET /events` (SPEC §12): keep-alive interval and the slow-subscriber limit. */
+  events?: EventStreamOptions;
   /**
    * Links of the index `GET <prefix>/` besides `openapi.json` and `events`, as absolute paths
    * (`createApp` adds its health endpoints: `{ healthz: '/healthz', readyz: '/readyz' }`).
@@ -133,6 +138,7 @@ function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOpt
       requestPath: requestPath(ctx),
       ctx,
       exportDir,
+      events: { ...(options.logger ? { logger: options.logger } : {}), ...options.events },
     });
     if (result === undefined) return;
     if (result.location !== undefined) ctx.set('Location', result.location);

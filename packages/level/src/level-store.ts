@@ -104,6 +104,7 @@ export class LevelStore implements Store {
     persistent: true,
     snapshotIterators: true,
     sharedWriters: false,
+    orderedAppend: true,
   });
   /** The directory given as `location`. */
   readonly location: string;
@@ -148,6 +149,7 @@ export class LevelStore implements Store {
         if (this.#health.degraded) this.#setHealth(undefined);
       },
       (keys) => this.#readNow(keys),
+      (prefix) => this.#lastPosition(prefix),
     );
   }
 
@@ -252,7 +254,22 @@ export class LevelStore implements Store {
         ? { key: c.key, absent: true as const }
         : { key: c.key, value: (c as { value: string }).value },
     );
-    return this.#queue.push(copy, preconditions);
+    const append = options?.append;
+    // The queue numbers the entries when it admits the batch into a write (write-queue.ts).
+    return this.#queue.push(
+      copy,
+      preconditions,
+      append === undefined ? undefined : { prefix: append.prefix, values: [...append.values] },
+    );
+  }
+
+  /** The highest position stored under an append prefix (0: none), read by the write queue. */
+  async #lastPosition(prefix: string): Promise<number> {
+    let last = 0;
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    for await (const [k] of this.iterate({ gte: prefix, lt: end, reverse: true, limit: 1 }))
+      last = Number(k.slice(prefix.length));
+    return last;
   }
 
   /**
@@ -378,6 +395,8 @@ export class LevelStore implements Store {
         { details: { location: this.location }, cause: error },
       );
     }
+    // Another instance may have appended while this one was closed.
+    this.#queue.forgetPositions();
     this.#db = db;
     this.#status = 'open';
   }

@@ -8,8 +8,20 @@
  * the keys they name are read once per group, each batch is checked against those values as
  * changed by the batches before it in the group, and a batch that fails is left out of the write
  * (it rejects with `PRECONDITION_FAILED`) without failing the others.
+ *
+ * Appends (`BatchOptions.append`) take their positions here too, by the one writer, when their
+ * batch is admitted into a write: positions follow the queue's order, which is the order the
+ * writes become visible in (the `AppendOp` contract), and a batch refused by a precondition takes
+ * none. The last position of a prefix is read once from the store, then counted here.
  */
-import { type BatchOp, failedPrecondition, type Precondition, preconditionFailed } from '@cxs/core';
+import {
+  type AppendOp,
+  type BatchOp,
+  encodePosition,
+  failedPrecondition,
+  type Precondition,
+  preconditionFailed,
+} from '@cxs/core';
 
 /** Counters of the write queue, for tests and monitoring. */
 export interface WriteStats {
@@ -24,8 +36,9 @@ export interface WriteStats {
 }
 
 interface Pending {
-  readonly ops: readonly BatchOp[];
+  ops: readonly BatchOp[];
   readonly preconditions: readonly Precondition[] | undefined;
+  readonly append: AppendOp | undefined;
   readonly bytes: number;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
@@ -45,7 +58,10 @@ function sizeOf(ops: readonly BatchOp[]): number {
 export class WriteQueue {
   readonly #write: (ops: readonly BatchOp[]) => Promise<void>;
   readonly #read: (keys: readonly string[]) => Promise<(string | undefined)[]>;
+  readonly #lastPosition: (prefix: string) => Promise<number>;
   readonly #maxGroupBytes: number;
+  /** Last position given per append prefix. */
+  readonly #appended = new Map<string, number>();
   #pending: Pending[] = [];
   #running = false;
   #idle: (() => void)[] = [];
@@ -57,16 +73,20 @@ export class WriteQueue {
   /**
    * @param write applies one combined batch (a single LevelDB write).
    * @param read current values of keys (for preconditions); called only between writes.
+   * @param lastPosition the highest position stored under an append prefix (0: none); called only
+   *   between writes, once per prefix until {@link forgetPositions}.
    * @param maxGroupBytes a group stops growing past this many (approximate) bytes; a single larger
    *   batch is still written whole, alone.
    */
   constructor(
     write: (ops: readonly BatchOp[]) => Promise<void>,
     read: (keys: readonly string[]) => Promise<(string | undefined)[]>,
+    lastPosition: (prefix: string) => Promise<number> = async () => 0,
     maxGroupBytes = 4 * 1024 * 1024,
   ) {
     this.#write = write;
     this.#read = read;
+    this.#lastPosition = lastPosition;
     this.#maxGroupBytes = maxGroupBytes;
   }
 
@@ -81,14 +101,18 @@ export class WriteQueue {
   }
 
   /**
-   * Resolves when the write carrying `ops` has resolved; rejects with that write's error, or with
-   * `PRECONDITION_FAILED` (nothing of `ops` written) when one of `preconditions` does not hold.
+   * Resolves when the write carrying `ops` (and `append`'s entries) has resolved; rejects with that
+   * write's error, or with `PRECONDITION_FAILED` (nothing of `ops` written) when one of
+   * `preconditions` does not hold.
    */
-  push(ops: readonly BatchOp[], preconditions?: readonly Precondition[]): Promise<void> {
+  push(ops: readonly BatchOp[], preconditions?: readonly Precondition[], append?: AppendOp): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#batches++;
       const conditions = preconditions !== undefined && preconditions.length > 0 ? preconditions : undefined;
-      this.#pending.push({ ops, preconditions: conditions, bytes: sizeOf(ops), resolve, reject });
+      const entries = append !== undefined && append.values.length > 0 ? append : undefined;
+      let bytes = sizeOf(ops);
+      for (const v of entries?.values ?? []) bytes += v.length + 32;
+      this.#pending.push({ ops, preconditions: conditions, append: entries, bytes, resolve, reject });
       if (!this.#running) {
         this.#running = true;
         // Start on the next microtask rather than now, so that batches issued in the same
@@ -96,6 +120,11 @@ export class WriteQueue {
         queueMicrotask(() => void this.#run());
       }
     });
+  }
+
+  /** Forget the positions counted (the store was closed: read them again after it reopens). */
+  forgetPositions(): void {
+    this.#appended.clear();
   }
 
   /** Resolves once every batch pushed so far has settled. */
@@ -122,6 +151,37 @@ export class WriteQueue {
    * previous write and the batches kept before it; the others are rejected now.
    */
   async #admit(group: Pending[]): Promise<Pending[]> {
+    return this.#number(await this.#check(group));
+  }
+
+  /** Give the appends of the admitted batches their positions, in queue order. */
+  async #number(group: Pending[]): Promise<Pending[]> {
+    if (!group.some((p) => p.append !== undefined)) return group;
+    const kept: Pending[] = [];
+    for (const p of group) {
+      if (p.append === undefined) {
+        kept.push(p);
+        continue;
+      }
+      const { prefix, values } = p.append;
+      let last: number;
+      try {
+        last = this.#appended.get(prefix) ?? (await this.#lastPosition(prefix));
+      } catch (error) {
+        p.reject(error);
+        continue;
+      }
+      const entries = values.map(
+        (value): BatchOp => ({ type: 'put', key: prefix + encodePosition(++last), value }),
+      );
+      this.#appended.set(prefix, last);
+      p.ops = [...p.ops, ...entries];
+      kept.push(p);
+    }
+    return kept;
+  }
+
+  async #check(group: Pending[]): Promise<Pending[]> {
     const keys = new Set<string>();
     for (const p of group) for (const c of p.preconditions ?? []) keys.add(c.key);
     if (keys.size === 0) return group;

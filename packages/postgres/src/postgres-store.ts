@@ -1,11 +1,15 @@
 /**
  * The shared store: the core's {@link Store} on PostgreSQL ≥ 14 through node-postgres, for
  * several engine processes over one database (SPEC §11). Entries live in one table keyed by
- * `text COLLATE "C"` (byte order); batches are transactions that lock the rows their
- * preconditions name (or claim the absent ones) before writing, retried on deadlocks; iterators read one
- * snapshot page by page (./range-iterator.ts); the schema is versioned (./schema.ts).
+ * `text COLLATE "C"` (byte order); batches are READ COMMITTED transactions that lock the rows
+ * their preconditions name (or claim the absent ones) before writing, retried on deadlocks;
+ * iterators read one snapshot page by page (./range-iterator.ts); the schema is versioned
+ * (./schema.ts). Ordered appends (the change log) take their positions from a counter row per
+ * prefix, updated by the transaction's last statement, whose row lock orders the commits of
+ * appending transactions.
  */
 import {
+  type AppendOp,
   type BatchOp,
   type BatchOptions,
   ContextServicesError,
@@ -59,6 +63,15 @@ export interface OperationEvent {
   readonly outcome: 'ok' | 'PRECONDITION_FAILED' | 'CONFLICT' | 'STORE_UNAVAILABLE' | 'STORE_FAILED';
 }
 
+/** What one batch's transaction does. */
+interface Work {
+  readonly preconditions: readonly Precondition[];
+  readonly dels: string[];
+  readonly puts: string[];
+  readonly values: string[];
+  readonly append: AppendOp | undefined;
+}
+
 /** Counters since construction, see {@link PostgresStore.stats}. */
 export interface PostgresStats {
   /** SQL statements sent (BEGIN and COMMIT included). */
@@ -98,6 +111,14 @@ function checkText(what: string, s: string): void {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Digits of an appended position in its key (as `encodePosition` in the core). */
+const POSITION_DIGITS = 16;
+
+/** The first key after every key that starts with `prefix`. */
+function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
 /**
  * A {@link Store} on PostgreSQL: persistent, shared by any number of processes, with snapshot
  * iterators.
@@ -109,6 +130,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  *   N processes racing conditional batches on one key, one commits and the others get
  *   `PRECONDITION_FAILED`. A deadlock or serialization failure (40P01, 40001) runs the whole
  *   transaction again (up to `maxRetries` times, jittered back-off).
+ * - `append` (ordered appends, the change log): as the transaction's last statement, one row per
+ *   prefix in `cxs_appends` is incremented and the entries are inserted under the positions it
+ *   gives. The row stays locked until COMMIT, so an appending transaction cannot take a position
+ *   until every transaction holding a lower one has committed (or rolled back, and given it
+ *   back): positions become visible in their order, across processes. A concurrent appender of
+ *   another process waits for that lock and then, READ COMMITTED, counts on from the value just
+ *   committed (`ON CONFLICT DO UPDATE` re-reads the newest row version), so appenders queue
+ *   rather than fail; appends of one store on one prefix run one after the other, in call order.
  * - `getMany` is one statement (one snapshot); `iterate` is one snapshot, streamed by pages.
  * - Writes called after `iterate()` wait until that iterator has taken its snapshot, so an
  *   iterator never sees this process's later writes.
@@ -132,6 +161,7 @@ export class PostgresStore implements Store {
     persistent: true,
     snapshotIterators: true,
     sharedWriters: true,
+    orderedAppend: true,
   });
   /** The schema holding the tables. */
   readonly schema: string;
@@ -258,7 +288,8 @@ export class PostgresStore implements Store {
 
   /**
    * Apply every op or none, in order (the last op on a key wins), if every precondition holds
-   * when the transaction commits. Resolves once committed.
+   * when the transaction commits, with `append`'s entries at the next positions of its prefix
+   * (see the class comment). Resolves once committed.
    * @throws ContextServicesError `CLOSED`; `PRECONDITION_FAILED` (details.key: the first
    *   precondition that failed) with nothing written; `CONFLICT` when serialization failures
    *   outlasted `maxRetries` (nothing written; retriable); `STORE_UNAVAILABLE` (nothing written,
@@ -268,6 +299,14 @@ export class PostgresStore implements Store {
   async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
     checkBatch(ops, options);
     const preconditions = options?.preconditions ?? [];
+    const append: AppendOp | undefined =
+      options?.append === undefined || options.append.values.length === 0
+        ? undefined
+        : { prefix: options.append.prefix, values: [...options.append.values] };
+    if (append !== undefined) {
+      checkText('keys', append.prefix);
+      for (const v of append.values) checkText('values', v);
+    }
     for (const p of preconditions) {
       checkText('keys', p.key);
       if ('value' in p) checkText('values', p.value);
@@ -281,7 +320,7 @@ export class PostgresStore implements Store {
       } else final.set(op.key, null);
     }
     const pool = this.#require();
-    if (final.size === 0 && preconditions.length === 0) return;
+    if (final.size === 0 && preconditions.length === 0 && append === undefined) return;
     const earlier: Promise<unknown>[] = [...this.#snapshots];
     // Batches of this store that touch a key apply in call order (as with the in-process stores):
     // wait for the earlier ones on the same keys; disjoint batches run concurrently.
@@ -290,6 +329,9 @@ export class PostgresStore implements Store {
       finished = resolve;
     });
     const touched = new Set([...final.keys(), ...preconditions.map((p) => p.key)]);
+    // Appends of this store on one prefix would only conflict on its counter row: one at a time.
+    // (NUL is in no key, so this names no key.)
+    if (append !== undefined) touched.add(`\0append\0${append.prefix}`);
     for (const key of touched) {
       const before = this.#keyTails.get(key);
       if (before !== undefined) earlier.push(before);
@@ -312,7 +354,7 @@ export class PostgresStore implements Store {
         }
       }
       try {
-        await this.#retrying(pool, tries, preconditions, dels, puts, values);
+        await this.#retrying(pool, tries, { preconditions, dels, puts, values, append });
       } finally {
         done();
       }
@@ -320,18 +362,11 @@ export class PostgresStore implements Store {
   }
 
   /** Run the batch's transaction, again after serialization failures, up to `maxRetries` times. */
-  async #retrying(
-    pool: Pool,
-    tries: { attempts: number },
-    preconditions: readonly Precondition[],
-    dels: string[],
-    puts: string[],
-    values: string[],
-  ): Promise<void> {
+  async #retrying(pool: Pool, tries: { attempts: number }, work: Work): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       tries.attempts = attempt;
       try {
-        await this.#transaction(pool, preconditions, dels, puts, values);
+        await this.#transaction(pool, work);
         this.#stats.batches++;
         return;
       } catch (error) {
@@ -406,14 +441,9 @@ export class PostgresStore implements Store {
     };
   }
 
-  async #transaction(
-    pool: Pool,
-    preconditions: readonly Precondition[],
-    dels: string[],
-    puts: string[],
-    values: string[],
-  ): Promise<void> {
-    const { entries } = this.#tables;
+  async #transaction(pool: Pool, work: Work): Promise<void> {
+    const { preconditions, dels, puts, values, append } = work;
+    const { entries, appends } = this.#tables;
     const client = await pool.connect();
     let broken: unknown;
     try {
@@ -480,6 +510,29 @@ export class PostgresStore implements Store {
             `INSERT INTO ${entries} (key, value) SELECT * FROM unnest($1::text[], $2::text[])
              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
             [upserts, upserts.map((k) => putValue.get(k) as string)],
+          );
+        }
+        if (append !== undefined) {
+          // Last: the counter row is locked from here to COMMIT (see the class comment). A prefix
+          // without a row starts after the last key stored under it (COALESCE reads the entries
+          // only then; with a row, the conflict branch counts on from the row's current value).
+          const n = append.values.length;
+          await this.#query(
+            client,
+            `WITH counter AS (
+               INSERT INTO ${appends} (prefix, last)
+               VALUES ($1, COALESCE(
+                 (SELECT last FROM ${appends} WHERE prefix = $1),
+                 (SELECT substr(key, $2)::bigint FROM ${entries}
+                   WHERE key > $1 AND key < $3 ORDER BY key DESC LIMIT 1),
+                 0) + $4::bigint)
+               ON CONFLICT (prefix) DO UPDATE SET last = ${appends}.last + $4::bigint
+               RETURNING last
+             )
+             INSERT INTO ${entries} (key, value)
+             SELECT $1 || lpad((counter.last - $4::bigint + v.n)::text, ${POSITION_DIGITS}, '0'), v.value
+             FROM counter, unnest($5::text[]) WITH ORDINALITY AS v(value, n)`,
+            [append.prefix, append.prefix.length + 1, prefixEnd(append.prefix), n, append.values],
           );
         }
         await this.#query(client, 'COMMIT');

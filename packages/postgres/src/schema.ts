@@ -43,6 +43,16 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    description: 'appends: the last position given per ordered-append prefix',
+    sql: (S) => [
+      `CREATE TABLE ${S}.cxs_appends (
+        prefix text COLLATE "C" NOT NULL PRIMARY KEY,
+        last bigint NOT NULL
+      )`,
+    ],
+  },
 ];
 
 /** The newest schema version this code knows. */
@@ -52,12 +62,19 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 export interface Tables {
   readonly schema: string;
   readonly entries: string;
+  /** Last position per ordered-append prefix (`BatchOptions.append`). */
+  readonly appends: string;
   readonly migrations: string;
 }
 
 export function tablesOf(schema: string): Tables {
   const S = `"${schema}"`;
-  return { schema: S, entries: `${S}.cxs_entries`, migrations: `${S}.cxs_migrations` };
+  return {
+    schema: S,
+    entries: `${S}.cxs_entries`,
+    appends: `${S}.cxs_appends`,
+    migrations: `${S}.cxs_migrations`,
+  };
 }
 
 /** SQLSTATEs of a concurrent CREATE … IF NOT EXISTS that lost a race on the catalog. */

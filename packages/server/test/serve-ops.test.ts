@@ -171,6 +171,15 @@ describe('cxs serve: health, metrics, request ids, logs', { timeout: SLOW }, () 
       expect(sample(text, 'cxs_sweeps_total', { outcome: 'ok' })).toBeGreaterThanOrEqual(1);
       expect(sample(text, 'cxs_sweep_last_success_timestamp_seconds')).toBeGreaterThan(0);
       expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+      // An open change stream (GET /events) counts as a subscriber until it ends.
+      expect(sample(text, 'cxs_change_subscribers')).toBe(0);
+      const ac = new AbortController();
+      const stream = await fetch(`${server.url}${BASE}/events`, { headers: ADMIN, signal: ac.signal });
+      expect(stream.status).toBe(200);
+      await stream.body?.getReader().read(); // its first bytes: the stream is open
+      await metricsUntil(server.url, (t) => sample(t, 'cxs_change_subscribers') === 1);
+      ac.abort();
+      await metricsUntil(server.url, (t) => sample(t, 'cxs_change_subscribers') === 0);
     } finally {
       await server.stop();
     }
@@ -180,7 +189,11 @@ describe('cxs serve: health, metrics, request ids, logs', { timeout: SLOW }, () 
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines[0]).toMatchObject({ level: 30, msg: `listening on ${server.url}`, url: server.url });
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      msg: `listening on ${server.url} (journey page at ${server.url}/ui/)`,
+      url: server.url,
+    });
     const traced = lines.filter((l) => l.reqId === 'trace-42');
     expect(traced).toHaveLength(1);
     expect(traced[0]).toMatchObject({ operation: 'startService', status: 201, user: 'ann', msg: 'request' });
@@ -194,7 +207,9 @@ describe('cxs serve: health, metrics, request ids, logs', { timeout: SLOW }, () 
     const quietLines = quiet.stdout().trim().split('\n');
     // Only the listening line: the request (info) is below the level.
     expect(quietLines).toHaveLength(1);
-    expect(JSON.parse(quietLines[0] as string).msg).toBe(`listening on ${quiet.url}`);
+    expect(JSON.parse(quietLines[0] as string).msg).toBe(
+      `listening on ${quiet.url} (journey page at ${quiet.url}/ui/)`,
+    );
 
     const pretty = await serve(['--store', 'memory', '--log-format', 'pretty']);
     await send(

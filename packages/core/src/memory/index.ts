@@ -4,6 +4,7 @@
  * version that was current when it was created.
  */
 import { ContextServicesError } from '../errors.js';
+import { encodePosition, prefixRange } from '../keys.js';
 import type { BatchOp, BatchOptions, Range, Store, StoreCapabilities } from '../store.js';
 import { checkBatch, checkKey, checkRange, failedPrecondition, preconditionFailed } from '../store-checks.js';
 import { ascending, del, descending, EMPTY, get, type Node, put } from './btree.js';
@@ -33,6 +34,8 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements Store {
   readonly capabilities: StoreCapabilities;
   #root: Node = EMPTY;
+  /** Last position appended per prefix (`BatchOptions.append`), kept while the instance lives. */
+  readonly #appended = new Map<string, number>();
   #open = false;
 
   /** @throws TypeError when an option has the wrong type. */
@@ -46,6 +49,7 @@ export class MemoryStore implements Store {
       persistent: false,
       snapshotIterators: true,
       sharedWriters: options.sharedWriters === true,
+      orderedAppend: true,
     });
   }
 
@@ -75,9 +79,14 @@ export class MemoryStore implements Store {
     return keys.map((k) => get(root, k));
   }
 
-  /** @throws ContextServicesError `PRECONDITION_FAILED` (details.key), nothing written; `CLOSED`. */
+  /**
+   * With `append`, the entries are written at the next positions under the prefix, in the same
+   * synchronous swap as the ops (see `AppendOp`).
+   * @throws ContextServicesError `PRECONDITION_FAILED` (details.key), nothing written; `CLOSED`.
+   */
   async batch(ops: readonly BatchOp[], options?: BatchOptions): Promise<void> {
     checkBatch(ops, options);
+    const append = options?.append;
     this.#check();
     let root = this.#root;
     const failed = failedPrecondition(options?.preconditions, (key) => get(root, key));
@@ -85,6 +94,20 @@ export class MemoryStore implements Store {
     const edit = {};
     for (const op of ops)
       root = op.type === 'put' ? put(root, op.key, op.value, edit) : del(root, op.key, edit);
+    if (append !== undefined && append.values.length > 0) {
+      // One synchronous swap: positions are given in commit order (the AppendOp contract).
+      let last = this.#appended.get(append.prefix);
+      if (last === undefined) {
+        last = 0;
+        for (const [k] of descending(this.#root, prefixRange(append.prefix))) {
+          last = Number(k.slice(append.prefix.length));
+          break;
+        }
+      }
+      for (const value of append.values)
+        root = put(root, append.prefix + encodePosition(++last), value, edit);
+      this.#appended.set(append.prefix, last);
+    }
     this.#root = root;
   }
 

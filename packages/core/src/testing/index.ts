@@ -3,6 +3,7 @@
  * store integrity check, and the building blocks of the lifecycle model (commands, model,
  * invariants) for property-testing your own journey rules on top of the engine.
  */
+export { type ChangeStreamPropertyOptions, changeStreamProperty } from './changes-suite.js';
 export {
   disposeStore,
   dumpStore,

@@ -47,6 +47,9 @@ function coordinationProblem(key: string, value: string): string | undefined {
   return `${key}: lease value ${value} is not {owner, until}`;
 }
 
+/** Change-log entries and floors (SPEC §12): events, not entities or indexes. */
+const CHANGE_LOG = /^t[A-Za-z0-9%]*\/l(?:\/\d{16}|w)$/;
+
 interface Loaded {
   keys: TenantKeys;
   service?: ServiceRecord;
@@ -182,6 +185,7 @@ export function integrityProblems(
   const services = new Map<string, Loaded>();
   const other = new Map<string, string>();
   for (const [key, value] of entries) {
+    if (CHANGE_LOG.test(key)) continue;
     // Written by the readiness probe; no meaning.
     if (key === READY_KEY) continue;
     const coordination = coordinationProblem(key, value);

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isContextServicesError } from '../errors.js';
 import type { BatchOp, Precondition, Range, Store } from '../store.js';
+import { appendTests } from './append-suite.js';
 import { disposeStore, dumpStore, openStore, reopenStore, type StoreFactory } from './factory.js';
 import { fcParams } from './params.js';
 
@@ -248,6 +249,14 @@ export function storeConformanceSuite(name: string, factory: StoreFactory, optio
       expect(typeof store.capabilities.sharedWriters).toBe('boolean');
       expect(store.capabilities.persistent).toBe(factory.reopen !== undefined);
     });
+
+    appendTests(
+      factory,
+      () => store,
+      (s) => {
+        store = s;
+      },
+    );
 
     it('writes a batch whose preconditions hold, values and absences, several at once', async () => {
       await putAll(store, { a: '1', b: '' });

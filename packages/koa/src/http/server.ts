@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { WRITE_CONTINUE } from './body.js';
+import { endEventStreams } from './event-stream.js';
 
 /**
  * Limits that keep slow or idle clients from holding the server (SPEC §13), in milliseconds.
@@ -57,9 +58,9 @@ export interface ServerHandle {
   readonly url: string;
   readonly port: number;
   /**
-   * Stop accepting connections, let requests in flight finish (their responses say
-   * `Connection: close`), close idle keep-alive connections, and resolve when every connection is
-   * closed. After `timeoutMs` the remaining connections are cut.
+   * Stop accepting connections, end open event streams (`GET /events`), let requests in flight
+   * finish (their responses say `Connection: close`), close idle keep-alive connections, and
+   * resolve when every connection is closed. After `timeoutMs` the remaining connections are cut.
    */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -130,6 +131,8 @@ export async function listen(app: Koa, options: ListenOptions): Promise<ServerHa
       closed ??= new Promise<void>((resolve) => {
         closing = true;
         for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+        // Event streams never finish by themselves: end them (clients resume with Last-Event-ID).
+        endEventStreams(inFlight);
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
         const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
         server.close(() => {

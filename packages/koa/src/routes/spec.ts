@@ -4,9 +4,17 @@
  */
 import type { CallOptions, ContextServices, RawQuery, schemas } from '@cxs/core';
 import type { Context } from 'koa';
+import type { EventStreamOptions } from '../http/event-stream.js';
 
 /** How a query parameter is written (the core parsers enforce it). */
-export type ParamKind = 'boolean' | 'instant' | 'list' | 'integer' | 'id' | { enum: readonly string[] };
+export type ParamKind =
+  | 'boolean'
+  | 'instant'
+  | 'list'
+  | 'integer'
+  | 'id'
+  | 'string'
+  | { enum: readonly string[] };
 
 /** A documented query parameter. */
 export interface QueryParam {
@@ -46,6 +54,8 @@ export interface RouteRequest {
   readonly requestPath: string;
   readonly ctx: Context;
   readonly exportDir: string;
+  /** Options of `GET /events`. */
+  readonly events: EventStreamOptions;
 }
 
 /** What a handler answers; `body: undefined` = empty body. */
@@ -66,7 +76,14 @@ export interface RouteSpec {
   summary: string;
   query: readonly QueryParam[];
   body?: { schema: SchemaName; required: boolean };
-  response: { status: 200 | 201 | 204; schema?: SchemaName; array?: boolean; stream?: boolean };
+  response: {
+    status: 200 | 201 | 204;
+    schema?: SchemaName;
+    array?: boolean;
+    stream?: boolean;
+    /** `text/event-stream` (SPEC §12) instead of JSON. */
+    eventStream?: boolean;
+  };
   /**
    * Error statuses this route can answer beyond those every route shares (400, 500, 503; 401/403
    * with roles; 404 for unknown entities when so configured; 413/415 with a body), for OpenAPI:

@@ -13,14 +13,17 @@ import {
   basicAuth,
   checkTenants,
   createApp,
+  DEFAULT_BASE_PATH,
   listen,
   loadUsersFile,
   ROLES,
   removeExportLeftovers,
   type Tenant,
 } from '@cxs/koa';
+import { loadPage, PAGE_PREBUILT } from '@cxs/ui';
 import { type Logger, pino } from 'pino';
 import pinoPretty from 'pino-pretty';
+import { journeyPage } from '../journey-page.js';
 import { MeasuredStore } from '../measured-store.js';
 import { Metrics } from '../metrics.js';
 import { openStore, PG_OPTIONS, storeLocation } from '../stores.js';
@@ -124,12 +127,38 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'refuse unknown query parameters with 400 (default: ignore them)',
   },
   {
+    flag: 'changes-retention',
+    env: 'CXS_CHANGES_RETENTION',
+    default: '24h',
+    help: 'how long the change log (GET /events) keeps events, <int><s|m|h|d|w|M|y>',
+  },
+  {
+    flag: 'changes-max',
+    env: 'CXS_CHANGES_MAX',
+    default: '1000000',
+    help: 'most events the change log keeps per tenant',
+  },
+  {
+    flag: 'no-ui',
+    boolean: true,
+    help: 'do not serve the journey page at /ui/ (env CXS_UI=false does the same)',
+  },
+  {
     flag: 'shutdown-timeout',
     env: 'CXS_SHUTDOWN_TIMEOUT',
     default: '30',
     help: 'seconds to let requests finish on shutdown',
   },
 ];
+
+/** `CXS_UI`: `true`/`false` (also `1`/`0`, `on`/`off`); unset means on. */
+function uiFromEnv(value: string | undefined): boolean {
+  if (value === undefined || value === '') return true;
+  const v = value.toLowerCase();
+  if (['true', '1', 'on', 'yes'].includes(v)) return true;
+  if (['false', '0', 'off', 'no'].includes(v)) return false;
+  throw new UsageError(`CXS_UI must be true or false (got '${value}')`);
+}
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -207,9 +236,11 @@ async function readTenants(path: string): Promise<Tenant[]> {
 export async function serve(
   argv: readonly string[],
   out: NodeJS.WritableStream = process.stdout,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
-  const o = readOptions(argv, SERVE_OPTIONS);
+  const o = readOptions(argv, SERVE_OPTIONS, env);
   if (o.help) return -1;
+  const ui = o['no-ui'] !== true && uiFromEnv(env.CXS_UI);
   const port = integer(o.port, 'port', 0, 65535);
   const bodyLimit = parseSize(String(o['body-limit']));
   const level = String(o['log-level']);
@@ -230,7 +261,13 @@ export async function serve(
       `--expiration must be <int><s|m|h|d|w|M|y> such as 5y or 90d (got '${o.expiration}')`,
     );
   }
-  const config: EngineConfig = { expiration: String(o.expiration) };
+  const config: EngineConfig = {
+    expiration: String(o.expiration),
+    changes: {
+      retention: String(o['changes-retention']),
+      maxEntries: integer(o['changes-max'], 'changes-max', 1, Number.MAX_SAFE_INTEGER),
+    },
+  };
   if (o['auto-complete-after'] !== undefined) {
     config.autoCompleteEnabled = true;
     config.autoCompleteAfter = integer(o['auto-complete-after'], 'auto-complete-after', 1, 2 ** 31 - 1);
@@ -245,6 +282,10 @@ export async function serve(
     format ?? ((out as { isTTY?: boolean }).isTTY === true ? 'pretty' : 'json'),
     out,
   );
+  const authorize = users === undefined ? undefined : basicAuth(users, { failureBudget });
+  // A built page is read before the store opens, so that a missing one fails the start. From the
+  // sources, the page is bundled on its first visit: the many test servers never pay for it.
+  const page = !ui ? undefined : PAGE_PREBUILT ? await loadPage() : () => loadPage();
 
   const metrics = new Metrics();
   const inner = await openStore(String(o.store), {
@@ -269,6 +310,13 @@ export async function serve(
   if (leftovers.length > 0) logger.warn({ files: leftovers }, 'removed partial export files');
   metrics.watch(engine);
   metrics.watchEngineStats(engine);
+  let subscribers = 0;
+  metrics.gauge(
+    'cxs_change_subscribers',
+    'Open change-stream subscriptions (GET /events)',
+    [],
+    () => subscribers,
+  );
   let stopping = false;
   const app = createApp(engine, {
     version: VERSION,
@@ -281,6 +329,11 @@ export async function serve(
           : engine.ready(),
     },
     onRequest: metrics.observeRequest,
+    events: {
+      onSubscription: (change) => {
+        subscribers += change;
+      },
+    },
     notFoundStatus: notFound,
     bodyLimit,
     bodyTimeout,
@@ -288,8 +341,17 @@ export async function serve(
     exportDir,
     logger,
     ...(tenants === undefined ? {} : { tenants }),
-    ...(users === undefined ? {} : { authorize: basicAuth(users, { failureBudget }) }),
+    ...(authorize === undefined ? {} : { authorize }),
   });
+  if (page !== undefined) {
+    app.use(
+      journeyPage(page, {
+        basePath: DEFAULT_BASE_PATH,
+        ...(tenants === undefined ? {} : { tenants }),
+        ...(authorize === undefined ? {} : { authorize }),
+      }),
+    );
+  }
   let handle: Awaited<ReturnType<typeof listen>>;
   try {
     handle = await listen(app, {
@@ -323,8 +385,9 @@ export async function serve(
       tenants: tenants?.length ?? 0,
       roles: users !== undefined,
       version: VERSION,
+      ...(page === undefined ? {} : { ui: `${handle.url}/ui/` }),
     },
-    `listening on ${handle.url}`,
+    `listening on ${handle.url}${page === undefined ? '' : ` (journey page at ${handle.url}/ui/)`}`,
   );
 
   return new Promise<number>((resolveExit) => {
