@@ -1,11 +1,12 @@
 /**
  * The shared store: the core's {@link Store} on PostgreSQL ≥ 14 through node-postgres, for
  * several engine processes over one database (SPEC §11). Entries live in one table keyed by
- * `text COLLATE "C"` (byte order); batches are SERIALIZABLE transactions that check their
- * preconditions before writing and are retried on serialization failures; iterators read one
- * snapshot page by page (./range-iterator.ts); the schema is versioned (./schema.ts). Ordered
- * appends (the change log) take their positions from a counter row per prefix, updated by the
- * transaction's last statement, whose row lock orders the commits of appending transactions.
+ * `text COLLATE "C"` (byte order); batches are READ COMMITTED transactions that lock the rows
+ * their preconditions name (or claim the absent ones) before writing, retried on deadlocks;
+ * iterators read one snapshot page by page (./range-iterator.ts); the schema is versioned
+ * (./schema.ts). Ordered appends (the change log) take their positions from a counter row per
+ * prefix, updated by the transaction's last statement, whose row lock orders the commits of
+ * appending transactions.
  */
 import {
   type AppendOp,
@@ -122,18 +123,21 @@ function prefixEnd(prefix: string): string {
  * A {@link Store} on PostgreSQL: persistent, shared by any number of processes, with snapshot
  * iterators.
  *
- * - `batch` is one SERIALIZABLE transaction: preconditions are read and compared first, then the
- *   deletes and upserts run, then COMMIT. A serialization failure or deadlock (40001, 40P01) runs
- *   the whole transaction again (up to `maxRetries` times, jittered back-off), so a precondition
- *   is always judged against committed data: of N processes racing conditional batches on one
- *   key, one commits and the others get `PRECONDITION_FAILED`.
+ * - `batch` is one READ COMMITTED transaction: the rows named by value preconditions are locked
+ *   (`FOR UPDATE`) and compared, keys required absent are claimed by inserting them (`ON
+ *   CONFLICT DO NOTHING`), then the deletes and upserts run, then COMMIT. A racing writer of the
+ *   same key waits for the lock and then judges its precondition against what was committed: of
+ *   N processes racing conditional batches on one key, one commits and the others get
+ *   `PRECONDITION_FAILED`. A deadlock or serialization failure (40P01, 40001) runs the whole
+ *   transaction again (up to `maxRetries` times, jittered back-off).
  * - `append` (ordered appends, the change log): as the transaction's last statement, one row per
  *   prefix in `cxs_appends` is incremented and the entries are inserted under the positions it
  *   gives. The row stays locked until COMMIT, so an appending transaction cannot take a position
  *   until every transaction holding a lower one has committed (or rolled back, and given it
- *   back): positions become visible in their order, across processes. Concurrent appenders of
- *   other processes are serialization failures, retried like any other; appends of one store on
- *   one prefix run one after the other, in call order.
+ *   back): positions become visible in their order, across processes. A concurrent appender of
+ *   another process waits for that lock and then, READ COMMITTED, counts on from the value just
+ *   committed (`ON CONFLICT DO UPDATE` re-reads the newest row version), so appenders queue
+ *   rather than fail; appends of one store on one prefix run one after the other, in call order.
  * - `getMany` is one statement (one snapshot); `iterate` is one snapshot, streamed by pages.
  * - Writes called after `iterate()` wait until that iterator has taken its snapshot, so an
  *   iterator never sees this process's later writes.
@@ -443,19 +447,42 @@ export class PostgresStore implements Store {
     const client = await pool.connect();
     let broken: unknown;
     try {
-      await this.#query(client, 'BEGIN ISOLATION LEVEL SERIALIZABLE');
+      // READ COMMITTED with row locks, not SERIALIZABLE: SERIALIZABLE's predicate locks on the
+      // key index (its upserts and absence checks read index pages) make unrelated batches whose
+      // keys share a page abort each other, which under load costs more than the writes.
+      // Preconditions are made exact with locks instead: FOR UPDATE on the rows they name (a
+      // concurrent writer of one waits, and the check sees what it committed), and an absent key
+      // is claimed by inserting it (a concurrent inserter waits, then finds it).
+      await this.#query(client, 'BEGIN ISOLATION LEVEL READ COMMITTED');
       try {
+        const putValue = new Map(puts.map((k, i) => [k, values[i] as string]));
+        const claimed = new Set<string>();
         if (preconditions.length > 0) {
-          const keys = [...new Set(preconditions.map((p) => p.key))];
-          const { rows } = await this.#query<{ key: string; value: string }>(
-            client,
-            `SELECT key, value FROM ${entries} WHERE key = ANY($1::text[])`,
-            [keys],
-          );
-          const current = new Map(rows.map((r) => [r.key, r.value]));
+          const absent = [...new Set(preconditions.filter((p) => 'absent' in p).map((p) => p.key))].sort();
+          const present = [
+            ...new Set(preconditions.filter((p) => !('absent' in p)).map((p) => p.key)),
+          ].sort();
+          const current = new Map<string, string>();
+          if (present.length > 0) {
+            const { rows } = await this.#query<{ key: string; value: string }>(
+              client,
+              `SELECT key, value FROM ${entries} WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE`,
+              [present],
+            );
+            for (const r of rows) current.set(r.key, r.value);
+          }
+          if (absent.length > 0) {
+            // The batch's own value when it writes the key, else a placeholder deleted below.
+            const { rows } = await this.#query<{ key: string }>(
+              client,
+              `INSERT INTO ${entries} (key, value) SELECT * FROM unnest($1::text[], $2::text[])
+               ON CONFLICT (key) DO NOTHING RETURNING key`,
+              [absent, absent.map((k) => putValue.get(k) ?? '')],
+            );
+            for (const r of rows) claimed.add(r.key);
+          }
           for (const p of preconditions) {
-            const value = current.get(p.key);
-            const holds = 'absent' in p ? value === undefined : value === p.value;
+            const holds = 'absent' in p ? claimed.has(p.key) : current.get(p.key) === p.value;
             if (!holds) {
               this.#stats.preconditionFailures++;
               throw new ContextServicesError(
@@ -468,15 +495,21 @@ export class PostgresStore implements Store {
             }
           }
         }
-        if (dels.length > 0) {
-          await this.#query(client, `DELETE FROM ${entries} WHERE key = ANY($1::text[])`, [dels]);
+        // Placeholders of claimed keys the batch does not write go again.
+        const deletes = [
+          ...dels,
+          ...[...claimed].filter((k) => !putValue.has(k) && !dels.includes(k)),
+        ].sort();
+        if (deletes.length > 0) {
+          await this.#query(client, `DELETE FROM ${entries} WHERE key = ANY($1::text[])`, [deletes]);
         }
-        if (puts.length > 0) {
+        const upserts = puts.filter((k) => !claimed.has(k)).sort();
+        if (upserts.length > 0) {
           await this.#query(
             client,
             `INSERT INTO ${entries} (key, value) SELECT * FROM unnest($1::text[], $2::text[])
              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-            [puts, values],
+            [upserts, upserts.map((k) => putValue.get(k) as string)],
           );
         }
         if (append !== undefined) {

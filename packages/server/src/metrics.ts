@@ -155,6 +155,59 @@ export class Metrics {
     this.#swept.inc({ action: 'auto-completed' }, result.autoCompleted);
   }
 
+  /**
+   * Expose the engine's conflict counters (`engine.stats()`, shared stores): writes re-read and
+   * re-applied after another process changed the service, and calls that gave up with `CONFLICT`.
+   */
+  watchEngineStats(engine: ContextServices): void {
+    this.#collected('cxs_conflict_retries_total', 'Writes re-read and re-applied after a conflict', () => ({
+      '': engine.stats().conflictRetries,
+    }));
+    this.#collected('cxs_conflicts_total', 'Calls answered CONFLICT once their retries ran out', () => ({
+      '': engine.stats().conflicts,
+    }));
+  }
+
+  /**
+   * Expose the counters a store reports in a `stats` property (the PostgreSQL store's statements,
+   * batches, serialization retries, precondition failures, unavailable and failed operations,
+   * pool errors) as `cxs_store_stats_total{stat}`; a store without one adds nothing.
+   */
+  watchStore(store: object): void {
+    const read = (): Record<string, number> => {
+      const stats = (store as { stats?: unknown }).stats;
+      if (typeof stats !== 'object' || stats === null) return {};
+      return Object.fromEntries(
+        Object.entries(stats).filter((e): e is [string, number] => typeof e[1] === 'number'),
+      );
+    };
+    if (Object.keys(read()).length === 0) return;
+    this.#collected(
+      'cxs_store_stats_total',
+      'Counters the store reports (PostgreSQL: statements, batches, retries, preconditionFailures, unavailable, failures, poolErrors)',
+      read,
+      'stat',
+    );
+  }
+
+  /** A counter whose values are read from `read` on each scrape (keyed by the label's value). */
+  #collected(name: string, help: string, read: () => Record<string, number>, label?: string): void {
+    if (this.registry.getSingleMetric(name) !== undefined) return;
+    new Counter({
+      name,
+      help,
+      labelNames: label === undefined ? [] : [label],
+      registers: [this.registry],
+      collect(this: Counter<string>) {
+        this.reset();
+        for (const [key, value] of Object.entries(read())) {
+          if (label === undefined) this.inc(value);
+          else this.inc({ [label]: key }, value);
+        }
+      },
+    });
+  }
+
   /** Count the engine's events (and purged services, as they go); returns the unsubscribe function. */
   watch(engine: ContextServices): () => void {
     return engine.on('*', (event: ContextEvent) => {

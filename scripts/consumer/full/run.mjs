@@ -63,5 +63,5 @@ try {
   await server.close();
   await memory.close();
 }
-assert.deepEqual([...STORE_KINDS].sort(), ['level', 'memory']);
+assert.deepEqual([...STORE_KINDS].sort(), ['level', 'memory', 'postgres']);
 console.log(`  run.mjs (memory, LevelDB, Koa mount, @cxs/server) on Node ${process.version}: ok`);

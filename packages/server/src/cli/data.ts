@@ -1,6 +1,7 @@
 /**
- * `cxs export`, `cxs import`, `cxs purge`: work directly on a LevelDB data directory (the server
- * must not be running on it). The file format is JSON lines: one full service per line, as the
+ * `cxs export`, `cxs import`, `cxs purge`: work directly on a store. On a LevelDB data directory
+ * the server must not be running (the directory has one opener); on PostgreSQL (`--store
+ * postgres`) they run beside running servers, as one more engine process over the same database. The file format is JSON lines: one full service per line, as the
  * export stream yields with `export_content=true`.
  */
 import { once } from 'node:events';
@@ -17,16 +18,25 @@ import {
   type PurgeOperation,
   type ServiceView,
 } from '@cxs/core';
-import { openStore } from '../stores.js';
+import { openStore, PG_OPTIONS, storeLocation } from '../stores.js';
 import { type OptionSpec, readOptions, required, UsageError } from './options.js';
 import { progress } from './progress.js';
 
-const DATA: OptionSpec = { flag: 'data', env: 'CXS_DATA', default: './data', help: 'LevelDB directory' };
+const STORE: readonly OptionSpec[] = [
+  {
+    flag: 'store',
+    env: 'CXS_STORE',
+    default: 'level',
+    help: 'level (the server must be stopped) or postgres (may run beside servers)',
+  },
+  { flag: 'data', env: 'CXS_DATA', default: './data', help: 'LevelDB directory' },
+  ...PG_OPTIONS,
+];
 const TENANT: OptionSpec = { flag: 'tenant', env: 'CXS_TENANT', help: 'tenant id (multi-tenant data)' };
 
 /** Options of `cxs export`. */
 export const EXPORT_OPTIONS: readonly OptionSpec[] = [
-  DATA,
+  ...STORE,
   TENANT,
   { flag: 'out', help: 'file to write (default: standard output)' },
   { flag: 'from', default: '1970-01-01T00:00:00.000Z', help: 'time_from of the selection' },
@@ -37,7 +47,7 @@ export const EXPORT_OPTIONS: readonly OptionSpec[] = [
 
 /** Options of `cxs import`. */
 export const IMPORT_OPTIONS: readonly OptionSpec[] = [
-  DATA,
+  ...STORE,
   TENANT,
   { flag: 'in', help: 'JSON lines file to read (default: standard input)' },
   {
@@ -49,7 +59,7 @@ export const IMPORT_OPTIONS: readonly OptionSpec[] = [
 
 /** Options of `cxs purge`. */
 export const PURGE_OPTIONS: readonly OptionSpec[] = [
-  DATA,
+  ...STORE,
   TENANT,
   { flag: 'before', help: 'purge services started before this instant (required)' },
   {
@@ -59,12 +69,17 @@ export const PURGE_OPTIONS: readonly OptionSpec[] = [
 ];
 
 async function withEngine<T>(
-  data: string,
+  o: Record<string, string | boolean | undefined>,
   fn: (engine: ContextServices) => Promise<T>,
   create = false,
 ): Promise<T> {
+  const kind = String(o.store);
+  if (kind === 'memory')
+    throw new UsageError('--store must be level or postgres (memory holds no data here)');
+  const data = String(o.data);
   // Export and purge on a mistyped path must not create an empty database and report success.
   if (
+    kind === 'level' &&
     !create &&
     !(await stat(data).then(
       (s) => s.isDirectory(),
@@ -73,7 +88,7 @@ async function withEngine<T>(
   ) {
     throw new Error(`no data directory at ${resolve(data)}`);
   }
-  const engine = await createContextServices({ store: await openStore('level', { data }) });
+  const engine = await createContextServices({ store: await openStore(kind, storeLocation(o)) });
   try {
     return await fn(engine);
   } finally {
@@ -131,7 +146,7 @@ export async function exportCommand(
     failed = error;
   };
   try {
-    const count = await withEngine(String(o.data), async (engine) => {
+    const count = await withEngine(o, async (engine) => {
       // Validated, and the store opened, before the file exists: a failed start leaves no file.
       const items = await engine.exportServices(query, call(o.tenant));
       if (toFile) {
@@ -219,7 +234,7 @@ export async function importCommand(argv: readonly string[]): Promise<number> {
   try {
     const input = path === undefined ? process.stdin : createReadStream(path);
     const { imported, skipped } = await withEngine(
-      String(o.data),
+      o,
       (engine) =>
         engine.importServices(
           readLines(input, (bytesRead) => {
@@ -251,7 +266,7 @@ export async function purgeCommand(
   const body = { limit: required(o, 'before'), operation: required(o, 'operation') as PurgeOperation };
   const bar = progress('purged');
   try {
-    const result = await withEngine(String(o.data), (engine) => {
+    const result = await withEngine(o, (engine) => {
       // Each purged service is an event as it commits: the count moves while the purge runs.
       engine.on('service.deleted', (event) => {
         if (event.reason === 'purged') bar.add();

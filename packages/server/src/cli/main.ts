@@ -68,20 +68,21 @@ const COMMANDS: Record<string, Command> = {
     run: (argv) => serve(argv),
   },
   export: {
-    summary: 'export services of a data directory as JSON lines (one full service per line)',
-    usage: 'cxs export [--data ./data] [--out file.jsonl] [options]',
+    summary: 'export services of a store as JSON lines (one full service per line)',
+    usage: 'cxs export [--data ./data | --store postgres --pg-url URL] [--out file.jsonl] [options]',
     options: EXPORT_OPTIONS,
     run: (argv) => exportCommand(argv),
   },
   import: {
     summary: 'import services from JSON lines written by export, keeping their ids',
-    usage: 'cxs import [--data ./data] [--in file.jsonl]',
+    usage: 'cxs import [--data ./data | --store postgres --pg-url URL] [--in file.jsonl]',
     options: IMPORT_OPTIONS,
     run: (argv) => importCommand(argv),
   },
   purge: {
     summary: 'delete services started before an instant',
-    usage: 'cxs purge --before <instant> --operation <operation> [--data ./data]',
+    usage:
+      'cxs purge --before <instant> --operation <operation> [--data ./data | --store postgres --pg-url URL]',
     options: PURGE_OPTIONS,
     run: (argv) => purgeCommand(argv),
   },

@@ -26,7 +26,7 @@ import pinoPretty from 'pino-pretty';
 import { journeyPage } from '../journey-page.js';
 import { MeasuredStore } from '../measured-store.js';
 import { Metrics } from '../metrics.js';
-import { openStore } from '../stores.js';
+import { openStore, PG_OPTIONS, storeLocation } from '../stores.js';
 import { startSweeps } from '../sweeper.js';
 import { duration, integer, type OptionSpec, parseSize, readOptions, UsageError } from './options.js';
 
@@ -34,8 +34,14 @@ import { duration, integer, type OptionSpec, parseSize, readOptions, UsageError 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'port', env: 'CXS_PORT', default: '8080', help: 'TCP port (0 = any free port)' },
   { flag: 'host', env: 'CXS_HOST', default: '127.0.0.1', help: 'interface to listen on' },
-  { flag: 'store', env: 'CXS_STORE', default: 'level', help: 'level (durable) or memory' },
+  {
+    flag: 'store',
+    env: 'CXS_STORE',
+    default: 'level',
+    help: 'level (durable, one process), postgres (shared by several processes) or memory',
+  },
   { flag: 'data', env: 'CXS_DATA', default: './data', help: 'LevelDB directory' },
+  ...PG_OPTIONS,
   {
     flag: 'sync',
     env: 'CXS_SYNC',
@@ -282,17 +288,17 @@ export async function serve(
   const page = !ui ? undefined : PAGE_PREBUILT ? await loadPage() : () => loadPage();
 
   const metrics = new Metrics();
-  const store = new MeasuredStore(
-    await openStore(String(o.store), {
-      data: String(o.data),
-      sync: o.sync === true,
-      onHealthChange: (health) => {
-        if (health.degraded) logger.warn({ reason: health.reason }, 'store degraded: writes are failing');
-        else logger.info('store recovered: writes succeed again');
-      },
-    }),
-    metrics.observeStore,
-  );
+  const inner = await openStore(String(o.store), {
+    ...storeLocation(o),
+    // Details of a dropped connection go to the log; requests only ever see a generic 503.
+    onPoolError: (error) => logger.warn({ err: error }, 'database connection lost'),
+    onHealthChange: (health) => {
+      if (health.degraded) logger.warn({ reason: health.reason }, 'store degraded: writes are failing');
+      else logger.info('store recovered: writes succeed again');
+    },
+  });
+  metrics.watchStore(inner);
+  const store = new MeasuredStore(inner, metrics.observeStore);
   const engine: ContextServices = await createContextServices({
     store,
     config,
@@ -303,6 +309,7 @@ export async function serve(
   const leftovers = await removeExportLeftovers(exportDir);
   if (leftovers.length > 0) logger.warn({ files: leftovers }, 'removed partial export files');
   metrics.watch(engine);
+  metrics.watchEngineStats(engine);
   let subscribers = 0;
   metrics.gauge(
     'cxs_change_subscribers',
@@ -373,6 +380,7 @@ export async function serve(
     {
       url: handle.url,
       store: o.store,
+      ...(o.store === 'postgres' ? { schema: o['pg-schema'] } : {}),
       sync: o.sync === true,
       tenants: tenants?.length ?? 0,
       roles: users !== undefined,
