@@ -88,6 +88,7 @@ async function spreadRound(urls: readonly string[], seconds: number): Promise<Ro
     p99: Math.max(...rounds.map((r) => r.p99)),
     non2xx: rounds.reduce((a, r) => a + r.non2xx, 0),
     errors: rounds.reduce((a, r) => a + r.errors, 0),
+    responses: rounds.reduce((a, r) => a + r.responses, 0),
   };
 }
 
