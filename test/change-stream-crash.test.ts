@@ -1,5 +1,5 @@
 /**
- * The change stream survives kill -9 (SPEC §12, LevelDB): a `cxs serve` child is SIGKILLed right
+ * The change stream survives kill -9 (docs/spec.md §12, LevelDB): a `cxs serve` child is SIGKILLed right
  * after it acknowledged writes that no subscriber has received yet, with more writes in flight.
  * After a restart on the same directory, resuming with `Last-Event-ID` delivers every acknowledged
  * write's event exactly once, in position order, and new positions go on after the old ones.

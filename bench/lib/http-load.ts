@@ -13,7 +13,7 @@ import {
 } from './conversation.js';
 import { processCpuSeconds } from './procs.js';
 
-/** Base path of the routes (SPEC §4). */
+/** Base path of the routes (docs/spec.md §4). */
 export const BASE = '/genesys/1/cs';
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const EMBED = new URLSearchParams(

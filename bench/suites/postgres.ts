@@ -1,5 +1,5 @@
 /**
- * PostgreSQL suite (SPEC §11): the conversation over HTTP on one and on two `cxs serve --store
+ * PostgreSQL suite (docs/spec.md §11): the conversation over HTTP on one and on two `cxs serve --store
  * postgres` processes (beside one LevelDB process), the engine on PostgreSQL beside raw `pg`
  * transactions of the same keys and bytes, the conflict-retry rate when every write goes to one
  * service through two processes, and the memory of an export of 10⁵ services. The database is

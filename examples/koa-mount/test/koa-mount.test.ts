@@ -175,7 +175,7 @@ describe('Context Services under /api/cs', () => {
       'ROUTE_NOT_FOUND',
       'NotFoundException',
     );
-    // The base path itself is the index (SPEC §13), public like the OpenAPI document.
+    // The base path itself is the index (docs/spec.md §13), public like the OpenAPI document.
     const index = await call('GET', CS_PREFIX);
     expect(index.status).toBe(200);
     expect(index.json.links).toMatchObject({

@@ -12,7 +12,7 @@ export type CallbackOutcome =
 /**
  * Our application's rule for callbacks: a customer may ask to be called back while their service
  * is active; asking again while a callback is pending returns that one; once the service has
- * ended no callback is offered. (The engine itself allows tasks on a completed service — SPEC L3 —
+ * ended no callback is offered. (The engine itself allows tasks on a completed service — docs/spec.md L3 —
  * so this rule is ours to keep, and ours to test.)
  */
 export async function requestCallback(

@@ -33,16 +33,16 @@ export type * from './types.js';
 /** Per-call options. */
 export interface CallOptions {
   /**
-   * Tenant namespace (SPEC §9). Absent or `''` = the single-tenant namespace. The HTTP adapter
+   * Tenant namespace (docs/spec.md §9). Absent or `''` = the single-tenant namespace. The HTTP adapter
    * resolves the `ContactCenterId` header to a tenant id and passes it here.
    */
   tenant?: string;
 }
 
-/** Status filter of list queries: all, not completed, completed (SPEC §5). */
+/** Status filter of list queries: all, not completed, completed (docs/spec.md §5). */
 export type Status = 'all' | 'active' | 'completed';
 
-/** What to embed in a service (SPEC §5). */
+/** What to embed in a service (docs/spec.md §5). */
 export interface ServiceQuery {
   active_states?: boolean;
   completed_states?: boolean;
@@ -68,7 +68,7 @@ export interface ServiceListQuery extends ServiceQuery, Paging {
   service_types?: readonly TypeValue[];
 }
 
-/** What to embed in a state (SRV.15): its own tasks, extension selectors (SPEC §5). */
+/** What to embed in a state (SRV.15): its own tasks, extension selectors (docs/spec.md §5). */
 export interface StateQuery {
   active_tasks?: boolean;
   completed_tasks?: boolean;
@@ -93,7 +93,7 @@ export interface TaskListQuery extends TaskQuery, Paging {
   state_id?: number;
 }
 
-/** Selection of the export (SPEC §8.1). */
+/** Selection of the export (docs/spec.md §8.1). */
 export interface ExportQuery {
   time_from: string;
   time_to?: string;
@@ -121,7 +121,7 @@ export interface EntityRef {
   task_id?: number;
 }
 
-/** Configurable limits (SPEC §10). */
+/** Configurable limits (docs/spec.md §10). */
 export interface Limits {
   extensionKeysPerEntity: number;
   entitiesPerService: number;
@@ -142,7 +142,7 @@ export interface Limits {
 export interface EngineConfig {
   /** Default lifetime: `<int><unit>` with units s m h d w M y, or milliseconds. Default `5y`. */
   expiration?: string | number;
-  /** SPEC §7.3; default false. */
+  /** docs/spec.md §7.3; default false. */
   autoCompleteEnabled?: boolean;
   /** Seconds of inactivity before auto-complete; no default. */
   autoCompleteAfter?: number;
@@ -151,7 +151,7 @@ export interface EngineConfig {
   cacheSize?: number;
   /** Services handled per round by purge and sweep before yielding. Default 100. */
   batchSize?: number;
-  /** The change log (SPEC §12). */
+  /** The change log (docs/spec.md §12). */
   changes?: {
     /** How long entries are kept: `<int><unit>` (units s m h d w M y) or ms. Default `24h`. */
     retention?: string | number;
@@ -161,7 +161,7 @@ export interface EngineConfig {
     pollInterval?: number;
   };
   /**
-   * Stores with shared writers (SPEC §11): how many times a write whose records another process
+   * Stores with shared writers (docs/spec.md §11): how many times a write whose records another process
    * changed meanwhile is read again and re-applied (with jittered exponential back-off) before the
    * call fails with the retriable `CONFLICT`. Default 10; 0 fails at the first conflict.
    */
@@ -227,7 +227,7 @@ export interface SweepResult {
 }
 
 /**
- * The Context Services engine: one method per operation of SPEC §4. Inputs and results are typed
+ * The Context Services engine: one method per operation of docs/spec.md §4. Inputs and results are typed
  * from the core schemas (see `ServiceStartEventBody` …), so a wrongly typed documented field does
  * not compile; every method still validates its input at run time, for JavaScript callers and
  * untyped data, and throws `ContextServicesError` (see `ErrorCode`); a rejected call writes
@@ -245,13 +245,13 @@ export interface ContextServices {
     body?: AssociateRequestBody,
     options?: CallOptions,
   ): Promise<void>;
-  /** Composite start (SPEC §6). */
+  /** Composite start (docs/spec.md §6). */
   compositeStart(body: CompositeStartRequestBody, options?: CallOptions): Promise<CompositeResult>;
   /** SRV.14. */
   getService(serviceId: string, query?: ServiceQuery, options?: CallOptions): Promise<ServiceView>;
   /** Delete a service and everything under it (L8). */
   deleteService(serviceId: string, options?: CallOptions): Promise<void>;
-  /** `{ttl?, expiration_time?}`, at least one; ttl wins (SPEC §4, §7.2). */
+  /** `{ttl?, expiration_time?}`, at least one; ttl wins (docs/spec.md §4, §7.2). */
   updateExpiration(serviceId: string, body: ExpirationUpdateBody, options?: CallOptions): Promise<void>;
   /** SRV.4 / SRV.17 / SRV.18: replace an extension's whole value. */
   putExtension(ref: EntityRef, name: string, value: ExtensionValue, options?: CallOptions): Promise<void>;
@@ -296,10 +296,10 @@ export interface ContextServices {
   listTasks(serviceId: string, query?: TaskListQuery, options?: CallOptions): Promise<TaskView[]>;
   /** SRV.16. */
   getTask(serviceId: string, taskId: number, query?: TaskQuery, options?: CallOptions): Promise<TaskView>;
-  /** SPEC §8.3: delete matching services started before `limit`, in bounded batches. */
+  /** docs/spec.md §8.3: delete matching services started before `limit`, in bounded batches. */
   purge(body: PurgeRequest, options?: CallOptions): Promise<PurgeResult>;
   /**
-   * SPEC §8.1: validates the query (throws before anything is read), then resolves to a lazy
+   * docs/spec.md §8.1: validates the query (throws before anything is read), then resolves to a lazy
    * iterable ordered by start time that never holds all results in memory: full services with
    * `export_content: true`, service ids otherwise.
    */
@@ -331,7 +331,7 @@ export interface ContextServices {
   /** Stop the sweeper started by {@link startSweeper} and wait for a sweep in progress. */
   stopSweeper(): Promise<void>;
   /**
-   * Follow the tenant's change log (SPEC §12): validates the query and checks the position (throws
+   * Follow the tenant's change log (docs/spec.md §12): validates the query and checks the position (throws
    * before anything is read), then resolves to an async iterable of the entries after `since`, in
    * position order, nothing lost and nothing repeated, that waits for new commits once caught up.
    * It reads the log page by page as it is pulled, so a slow consumer costs no memory. It ends when
@@ -349,13 +349,13 @@ export interface ContextServices {
    *   older than the retained log, or ahead of it).
    */
   changes(query?: ChangesQuery, options?: CallOptions): Promise<AsyncIterable<ChangeEntry>>;
-  /** Subscribe to events emitted after each commit (SPEC §7.4); returns the unsubscribe function. */
+  /** Subscribe to events emitted after each commit (docs/spec.md §7.4); returns the unsubscribe function. */
   on<T extends ContextEventType>(type: T, listener: (event: EventOf<T>) => void): () => void;
   on(type: '*', listener: (event: ContextEvent) => void): () => void;
   /** Counters since the engine was created: conflict retries and conflicts (shared stores). */
   stats(): EngineStats;
   /**
-   * Readiness (SPEC §13): resolves when the store answers a read and accepts a write (a `get` and
+   * Readiness (docs/spec.md §13): resolves when the store answers a read and accepts a write (a `get` and
    * a one-op batch on a reserved key), each within `timeoutMs` (default 2 s).
    * @throws ContextServicesError `STORE_UNAVAILABLE` with the reason, `CLOSED` after `close()`.
    */

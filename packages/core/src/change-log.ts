@@ -1,5 +1,5 @@
 /**
- * The change log's write side and its clock of positions (SPEC §12). Each committed write carries
+ * The change log's write side and its clock of positions (docs/spec.md §12). Each committed write carries
  * its events as log entries in the same atomic batch, so an entry exists if and only if its write
  * committed. Positions grow per tenant:
  *

@@ -1,5 +1,5 @@
 /**
- * Reading the change log (SPEC §12): `changes()` and the retention sweep. Readers pull pages of
+ * Reading the change log (docs/spec.md §12): `changes()` and the retention sweep. Readers pull pages of
  * the log from the store as they are consumed, so memory stays bounded however far behind a
  * reader is; once caught up they wait for the next settled write of their tenant in this process
  * (and, on a shared store, poll for other processes' writes).
@@ -82,7 +82,7 @@ function expired(since: number, floor: number, why: string): ContextServicesErro
   });
 }
 
-/** SPEC §12: see `ContextServices.changes`. */
+/** docs/spec.md §12: see `ContextServices.changes`. */
 export async function changes(
   ctx: EngineContext,
   query: ChangesQuery = {},

@@ -3,7 +3,7 @@ import { invalid } from './errors.js';
 import type { RuleConfig } from './lifecycle.js';
 import { parseLifetime } from './time.js';
 
-/** The limits of SPEC §10. */
+/** The limits of docs/spec.md §10. */
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   extensionKeysPerEntity: 256,
   entitiesPerService: 10_000,
@@ -26,7 +26,7 @@ export interface ResolvedConfig {
   readonly changes: ResolvedChangesConfig;
 }
 
-/** The change log's settings (SPEC §12), resolved. */
+/** The change log's settings (docs/spec.md §12), resolved. */
 export interface ResolvedChangesConfig {
   /** Entries older than this (ms since their commit) are removed by the sweep. */
   readonly retentionMs: number;

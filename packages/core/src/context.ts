@@ -26,7 +26,7 @@ const ID_BYTES = 16;
 const pool = Buffer.alloc(ID_BYTES * 256);
 let poolOffset = pool.length;
 
-/** Default service ids: 128 random bits, base64url (22 characters, SPEC §2). */
+/** Default service ids: 128 random bits, base64url (22 characters, docs/spec.md §2). */
 export function randomServiceId(): string {
   if (poolOffset === pool.length) {
     randomFillSync(pool);
@@ -83,7 +83,7 @@ export function createContext(
   };
 }
 
-/** A service that exists and has not expired (SPEC §7.2: expired is never returned), else SERVICE_NOT_FOUND. */
+/** A service that exists and has not expired (docs/spec.md §7.2: expired is never returned), else SERVICE_NOT_FOUND. */
 export async function requireService(
   ctx: EngineContext,
   keys: TenantKeys,
@@ -106,7 +106,7 @@ function backoff(attempt: number): Promise<void> {
 /**
  * Run a write (`fn` reads, applies a pure rule, commits) and, when its commit fails because
  * another process changed the records it read (`PRECONDITION_FAILED`), run it again from the
- * reads, up to `conflictRetries` times with jittered exponential back-off (SPEC §11). Events are
+ * reads, up to `conflictRetries` times with jittered exponential back-off (docs/spec.md §11). Events are
  * emitted by the commit that succeeded only.
  * @throws ContextServicesError `CONFLICT` (retriable) once the retries ran out.
  */

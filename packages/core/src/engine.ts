@@ -22,7 +22,7 @@ function warnListenerError(error: unknown, event: ContextEvent): void {
 }
 
 /**
- * Open a Context Services engine on a store: one method per operation of SPEC §4 (see
+ * Open a Context Services engine on a store: one method per operation of docs/spec.md §4 (see
  * {@link ContextServices}). Opens the store; `close()` closes it.
  *
  * @example
@@ -51,7 +51,7 @@ export async function createContextServices(options: EngineOptions): Promise<Con
     cfg.limits.serviceBytes,
   );
   const ctx = createContext(repo, clock, cfg, options.ids);
-  // Engines sharing the store take turns at sweeping (SPEC §11).
+  // Engines sharing the store take turns at sweeping (docs/spec.md §11).
   const lease = repo.shared ? new SweepLease(options.store, clock, randomServiceId()) : undefined;
   await options.store.open();
 

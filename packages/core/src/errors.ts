@@ -5,7 +5,7 @@
  * fails the build.
  */
 export type ErrorCode =
-  /** The service does not exist, was deleted, or has expired (SPEC §2.1, L8, §7.2). */
+  /** The service does not exist, was deleted, or has expired (docs/spec.md §2.1, L8, §7.2). */
   | 'SERVICE_NOT_FOUND'
   /** No state with that id in the service. */
   | 'STATE_NOT_FOUND'
@@ -19,15 +19,15 @@ export type ErrorCode =
   | 'STATE_NOT_ACTIVE'
   /** A completion timestamp earlier than the start (L6). */
   | 'COMPLETED_BEFORE_START'
-  /** Merge into an extension whose value is not an object (SPEC §4). */
+  /** Merge into an extension whose value is not an object (docs/spec.md §4). */
   | 'EXTENSION_NOT_OBJECT'
-  /** A configured limit of SPEC §10 would be exceeded (extension keys, states + tasks, …). */
+  /** A configured limit of docs/spec.md §10 would be exceeded (extension keys, states + tasks, …). */
   | 'LIMIT_EXCEEDED'
   /** Import of a service whose id already exists. */
   | 'SERVICE_EXISTS'
-  /** The tenant named by the caller is not configured (SPEC §9). */
+  /** The tenant named by the caller is not configured (docs/spec.md §9). */
   | 'TENANT_INVALID'
-  /** Multi-tenant mode and no tenant named (SPEC §9). */
+  /** Multi-tenant mode and no tenant named (docs/spec.md §9). */
   | 'TENANT_REQUIRED'
   /** The engine or its store is closed. */
   | 'CLOSED'
@@ -35,17 +35,17 @@ export type ErrorCode =
   | 'STORE_LOCKED'
   /** The store failed for a reason that is not the caller's fault. */
   | 'STORE_FAILED'
-  /** The store (a database) cannot be reached for now; retriable (SPEC §11). */
+  /** The store (a database) cannot be reached for now; retriable (docs/spec.md §11). */
   | 'STORE_UNAVAILABLE'
   /** A batch precondition did not hold (store level; the engine re-reads and retries). */
   | 'PRECONDITION_FAILED'
-  /** Another process kept changing the service: retries ran out; retriable (SPEC §11). */
+  /** Another process kept changing the service: retries ran out; retriable (docs/spec.md §11). */
   | 'CONFLICT'
-  /** The write would take the service past its stored size budget (SPEC §10). */
+  /** The write would take the service past its stored size budget (docs/spec.md §10). */
   | 'SERVICE_TOO_LARGE'
-  /** An `expiration_time` that is not in the future (SPEC §7.2). */
+  /** An `expiration_time` that is not in the future (docs/spec.md §7.2). */
   | 'EXPIRATION_IN_PAST'
-  /** A change-stream position older than the retention (SPEC §12). */
+  /** A change-stream position older than the retention (docs/spec.md §12). */
   | 'CHANGES_EXPIRED';
 
 const BRAND = Symbol.for('cxs.ContextServicesError');
@@ -81,7 +81,7 @@ export function isContextServicesError(e: unknown): e is ContextServicesError {
   return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true;
 }
 
-/** The documented Genesys message for an unknown service (SPEC §2.1). */
+/** The documented Genesys message for an unknown service (docs/spec.md §2.1). */
 export function serviceNotFound(serviceId: string): ContextServicesError {
   return new ContextServicesError('SERVICE_NOT_FOUND', `There are no service found for : ${serviceId}`, {
     details: { service_id: serviceId },
@@ -100,7 +100,7 @@ export function invalid(
 }
 
 /**
- * Unknown state (SPEC §2.1: 400 with NotFoundException, naming the state). `field` names the body
+ * Unknown state (docs/spec.md §2.1: 400 with NotFoundException, naming the state). `field` names the body
  * field that referred to it (`state_id` of a task, `previous_state_id`, `from.state_id`) when the
  * state was not the one the call addresses: adapters answer that as bad input (L3, L5), never 404.
  */
@@ -114,7 +114,7 @@ export function stateNotFound(serviceId: string, id: number, field?: string): Co
   );
 }
 
-/** Unknown task (SPEC §2.1: 400 with NotFoundException, naming the task). */
+/** Unknown task (docs/spec.md §2.1: 400 with NotFoundException, naming the task). */
 export function taskNotFound(serviceId: string, id: number): ContextServicesError {
   return new ContextServicesError(
     'TASK_NOT_FOUND',

@@ -6,7 +6,7 @@ interface Base {
 }
 
 /**
- * Events emitted after each committed write (SPEC §7.4): never before commit, never for a
+ * Events emitted after each committed write (docs/spec.md §7.4): never before commit, never for a
  * rejected call.
  */
 export type ContextEvent =
@@ -29,7 +29,7 @@ export type ContextEvent =
 
 export type ContextEventType = ContextEvent['type'];
 
-/** Every event type of SPEC §7.4. */
+/** Every event type of docs/spec.md §7.4. */
 export const CONTEXT_EVENT_TYPES: readonly ContextEventType[] = Object.freeze([
   'service.started',
   'service.completed',
@@ -45,7 +45,7 @@ export const CONTEXT_EVENT_TYPES: readonly ContextEventType[] = Object.freeze([
 export type EventOf<T extends ContextEventType> = Extract<ContextEvent, { type: T }>;
 
 /**
- * An event as the change log keeps it (SPEC §12): its service's `customer_id` and `contact_key`
+ * An event as the change log keeps it (docs/spec.md §12): its service's `customer_id` and `contact_key`
  * as they were when the write committed (absent when the service had none).
  */
 export type ChangeEvent = ContextEvent & { customer_id?: string; contact_key?: string };

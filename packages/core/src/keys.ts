@@ -18,12 +18,12 @@
  * - `T b/<ts>/<sid>`             services by start time (value: completion time, '' while active)
  * - `T e/<ts>/<sid>`             completed services by completion time (value: start time)
  * - `T m/<customer>/<key>/<type>/<sid>` active services by composite-start match
- * - `T l/<position>`             the change log (SPEC §12): one event per key, position 16 digits
+ * - `T l/<position>`             the change log (docs/spec.md §12): one event per key, position 16 digits
  * - `T lw`                       the change log's floor: the highest position retention removed
  * - `x/<ts>/<tenant>/<sid>`      expiry deadlines, all tenants
  * - `a/<ts>/<tenant>/<sid>`      auto-complete deadlines, all tenants
  *
- * Coordination keys, written only on stores with shared writers (SPEC §11):
+ * Coordination keys, written only on stores with shared writers (docs/spec.md §11):
  * - `T mc/<hash>`                composite-start claim of one match tuple (hashed: no customer
  *                                id or contact key in clear); value: a counter
  * - `l/sweep`                    the sweep lease; value: `{"owner": …, "until": ms}`
@@ -164,7 +164,7 @@ export class TenantKeys {
     const opt = (v: string | undefined) => (v === undefined ? '-' : `=${escapeComponent(v)}`);
     return `${this.prefix}m/${opt(customerId)}/${opt(contactKey)}/${opt(type)}/`;
   }
-  /** The change log of the tenant (SPEC §12); see {@link encodePosition}. */
+  /** The change log of the tenant (docs/spec.md §12); see {@link encodePosition}. */
   changesPrefix(): string {
     return `${this.prefix}l/`;
   }
@@ -192,7 +192,7 @@ export class TenantKeys {
   }
 }
 
-/** The sweep lease of engines sharing a store (SPEC §11). */
+/** The sweep lease of engines sharing a store (docs/spec.md §11). */
 export const SWEEP_LEASE_KEY = 'l/sweep';
 /** The key the readiness probe reads and writes; outside every other prefix. */
 export const READY_KEY = 'h/ready';

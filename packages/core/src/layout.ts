@@ -1,7 +1,7 @@
 /**
  * How a change is laid out in the store beyond its index entries: the records of its states and
  * tasks, each extension value under a key of its own, and the service's stored size, kept exact
- * by every write and held to the budget of SPEC §10 (so that every service that was accepted can
+ * by every write and held to the budget of docs/spec.md §10 (so that every service that was accepted can
  * always be read whole, exported and backed up).
  */
 import { ContextServicesError } from './errors.js';

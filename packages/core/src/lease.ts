@@ -1,5 +1,5 @@
 /**
- * The sweep lease of engines sharing one store (SPEC §11): one key that an engine takes, renews
+ * The sweep lease of engines sharing one store (docs/spec.md §11): one key that an engine takes, renews
  * and gives back with conditional batches, so that one engine at a time sweeps, and a dead
  * engine's lease runs out after about one sweep interval for another to take over.
  */

@@ -1,5 +1,5 @@
 /**
- * The lifecycle rules of SPEC §7 as pure functions `(current, command, now) → { next, events }`.
+ * The lifecycle rules of docs/spec.md §7 as pure functions `(current, command, now) → { next, events }`.
  * They read nothing and write nothing: the engine loads the records a command needs, calls one of
  * these, and commits the returned records (with their index entries) as one atomic batch.
  *

@@ -1,4 +1,4 @@
-/** Maintenance (SPEC §8): purge, export selection, import, and the expiry / auto-complete sweep. */
+/** Maintenance (docs/spec.md §8): purge, export selection, import, and the expiry / auto-complete sweep. */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type {
   CallOptions,
@@ -77,7 +77,7 @@ async function throttled<T>(page: readonly T[], fn: (item: T) => Promise<void>):
   }
 }
 
-/** SPEC §8.3: delete services started before `limit` that match the operation, in bounded batches. */
+/** docs/spec.md §8.3: delete services started before `limit` that match the operation, in bounded batches. */
 export async function purge(
   ctx: EngineContext,
   body: unknown,
@@ -131,7 +131,7 @@ function exportWindow(ctx: EngineContext, q: ExportQuery) {
 const WHOLE = { active_states: true, completed_states: true, active_tasks: true, completed_tasks: true };
 
 /**
- * SPEC §8.1. Ordered by start time, each service once, memory flat: services completed in the
+ * docs/spec.md §8.1. Ordered by start time, each service once, memory flat: services completed in the
  * window but started before it are found by one pass over the completion index (keeping only the
  * earliest start), then one ordered pass over the start index from there.
  */

@@ -19,7 +19,7 @@ const MAX_ID = 2 ** 31 - 1;
 
 /**
  * Parse a state or task id from a path segment or query value: a positive 32-bit integer written
- * in decimal without sign or leading zeros (SPEC §2), else VALIDATION_FAILED.
+ * in decimal without sign or leading zeros (docs/spec.md §2), else VALIDATION_FAILED.
  */
 export function parseId(field: string, raw: string | number): number {
   const text = String(raw);
@@ -45,7 +45,7 @@ function single(raw: RawQuery, name: string): string | undefined {
 function bool(raw: RawQuery, name: string): boolean | undefined {
   const v = single(raw, name);
   if (v === undefined) return undefined;
-  // Any letter case (SPEC §5): Java clients send `True`, `TRUE`.
+  // Any letter case (docs/spec.md §5): Java clients send `True`, `TRUE`.
   const lower = v.toLowerCase();
   if (lower === 'true') return true;
   if (lower === 'false') return false;
@@ -61,7 +61,7 @@ function list(raw: RawQuery, name: string): string[] | undefined {
   return items;
 }
 
-/** The `extensions` selectors: like {@link list}, but an empty `extensions=` selects nothing (SPEC §5). */
+/** The `extensions` selectors: like {@link list}, but an empty `extensions=` selects nothing (docs/spec.md §5). */
 function selectors(raw: RawQuery, name: string): string[] | undefined {
   const v = values(raw, name);
   if (v === undefined) return undefined;
@@ -161,7 +161,7 @@ export function parseTaskListQuery(raw: RawQuery, status: Status = 'all'): TaskL
   });
 }
 
-/** Export selection (SPEC §8.1, §8.2). `time_from` is required. */
+/** Export selection (docs/spec.md §8.1, §8.2). `time_from` is required. */
 export function parseExportQuery(raw: RawQuery): ExportQuery {
   const from = instant(raw, 'time_from');
   if (from === undefined) throw invalid('time_from', 'is required');

@@ -1,4 +1,4 @@
-/** The queries of SPEC §4–§5. Reads never take the write queue: they read one snapshot. */
+/** The queries of docs/spec.md §4–§5. Reads never take the write queue: they read one snapshot. */
 import type {
   CallOptions,
   Paging,

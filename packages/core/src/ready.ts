@@ -1,4 +1,4 @@
-/** The readiness probe (SPEC §13): does the store answer a read and accept a write, quickly? */
+/** The readiness probe (docs/spec.md §13): does the store answer a read and accept a write, quickly? */
 import { ContextServicesError, isContextServicesError } from './errors.js';
 import { READY_KEY } from './keys.js';
 import type { Store } from './store.js';

@@ -56,7 +56,7 @@ export interface ServiceRecord extends EntityRecord {
   readonly id: string;
   /**
    * The names of the service's extensions, each stored under its own key: a reader fetches the
-   * ones it wants by key (in batches across services), and the limit of SPEC §10 is their count.
+   * ones it wants by key (in batches across services), and the limit of docs/spec.md §10 is their count.
    */
   readonly ext_names: readonly string[];
   /** Incremented by every write; the door to conditional batches on shared stores. */
@@ -64,9 +64,9 @@ export interface ServiceRecord extends EntityRecord {
   readonly service_type?: TypeValue;
   readonly customer_id?: string;
   readonly contact_key?: string;
-  /** Own auto-complete delay in seconds (SPEC §7.3). */
+  /** Own auto-complete delay in seconds (docs/spec.md §7.3). */
   readonly auto_complete_after?: number;
-  /** Own lifetime in seconds (SPEC §7.2). */
+  /** Own lifetime in seconds (docs/spec.md §7.2). */
   readonly ttl?: number;
   /** Absolute expiry instant (ms) that updates do not move. */
   readonly expiration_time?: number;
@@ -80,11 +80,11 @@ export interface ServiceRecord extends EntityRecord {
   readonly auto_at?: number;
   readonly next_state: number;
   readonly next_task: number;
-  /** States + tasks (SPEC §10 limit). */
+  /** States + tasks (docs/spec.md §10 limit). */
   readonly children: number;
   /**
    * Stored bytes (UTF-8) of the values of the service's states, tasks and every extension (its own
-   * record is measured when a write is checked against the budget of SPEC §10). Absent in records
+   * record is measured when a write is checked against the budget of docs/spec.md §10). Absent in records
    * written before it was kept: the next write counts it once.
    */
   readonly bytes?: number;

@@ -114,10 +114,10 @@ function idsUnder(markers: ReadonlySet<string>, prefix: string): number[] {
 
 export class Repo {
   readonly store: Store;
-  /** The change log (SPEC §12): its entries ride in every commit's batch. */
+  /** The change log (docs/spec.md §12): its entries ride in every commit's batch. */
   readonly log: ChangeLog;
   /**
-   * Other processes write the store (SPEC §11): every commit carries a precondition on the service
+   * Other processes write the store (docs/spec.md §11): every commit carries a precondition on the service
    * record it started from, and the cache is off (another process may have made it stale).
    */
   readonly shared: boolean;
@@ -142,7 +142,7 @@ export class Repo {
     log: ChangeLog,
     cacheSize: number,
     onListenerError: (error: unknown, event: ContextEvent) => void,
-    /** Stored bytes one service may hold (SPEC §10). */
+    /** Stored bytes one service may hold (docs/spec.md §10). */
     serviceBytes = Number.POSITIVE_INFINITY,
   ) {
     this.#budget = serviceBytes;
@@ -566,7 +566,7 @@ export class Repo {
       before.service ? serviceIndexEntries(keys, before.service) : NO_ENTRIES,
       serviceIndexEntries(keys, change.service),
     );
-    // Records and extension values, with the service's stored size (SPEC §10 budget).
+    // Records and extension values, with the service's stored size (docs/spec.md §10 budget).
     const laid = await layOut(this.store, keys, before, change, this.#budget);
     puts.push({ type: 'put', key: keys.service(sid), value: JSON.stringify(laid.service) }, ...laid.puts);
     for (const st of change.states) {

@@ -2,13 +2,13 @@ import Type, { type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 
 /**
- * TypeBox schemas of every request body and resource of SPEC §3–§8. Each is a JSON Schema value
+ * TypeBox schemas of every request body and resource of docs/spec.md §3–§8. Each is a JSON Schema value
  * and a static type at once; the engine validates with them and the HTTP adapter feeds the same
- * values to its OpenAPI document. Limits that are configurable (SPEC §10) are checked in code,
- * the documented fixed ones (SPEC §2) are in the schemas.
+ * values to its OpenAPI document. Limits that are configurable (docs/spec.md §10) are checked in code,
+ * the documented fixed ones (docs/spec.md §2) are in the schemas.
  */
 
-/** "long or string" (SPEC §2). */
+/** "long or string" (docs/spec.md §2). */
 export const TypeValueSchema = Type.Union([Type.Integer(), Type.String({ maxLength: 256 })], {
   description: 'A number or a string, stored and returned as given',
 });
@@ -17,7 +17,7 @@ const Int32 = Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 });
 const Id32 = Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 });
 const Seconds = Type.Integer({ minimum: 1, maximum: 1_000 * 365 * 86_400 });
 
-/** Fields of every event (SPEC §3.1). */
+/** Fields of every event (docs/spec.md §3.1). */
 export const EventFields = {
   timestamp: Type.Optional(Instant),
   session_id: Type.Optional(Type.String({ maxLength: 32 })),
@@ -100,7 +100,7 @@ export const TransitionRequest = Type.Object(
   open,
 );
 
-/** `PUT /services/{id}` body (SPEC §4): at least one of the two. */
+/** `PUT /services/{id}` body (docs/spec.md §4): at least one of the two. */
 export const ExpirationUpdate = Type.Object(ExpirationFields, {
   additionalProperties: false,
   minProperties: 1,
@@ -147,7 +147,7 @@ export const PurgeRequestSchema = Type.Object(
   { additionalProperties: false },
 );
 
-// Resources (SPEC §3.2).
+// Resources (docs/spec.md §3.2).
 const EventView = Type.Object({
   timestamp: Instant,
   session_id: Type.Optional(Type.String()),
@@ -159,7 +159,7 @@ const EventView = Type.Object({
   media_type: Type.Optional(TypeValueSchema),
 });
 const ServiceId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
-/** Only on the top-level object of a response (SPEC §3.2): nested states and tasks omit it. */
+/** Only on the top-level object of a response (docs/spec.md §3.2): nested states and tasks omit it. */
 const OwnerId = Type.Optional(
   Type.String({
     pattern: '^[A-Za-z0-9_-]{1,64}$',
@@ -211,7 +211,7 @@ export const ServiceResource = Type.Object(
   open,
 );
 
-/** The JSON error body (SPEC §2.1). */
+/** The JSON error body (docs/spec.md §2.1). */
 export const ErrorBody = Type.Object({
   message: Type.String(),
   exception: Type.String(),

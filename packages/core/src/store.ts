@@ -13,7 +13,7 @@ export interface Range {
 }
 
 /**
- * A condition a batch carries (SPEC §11): checked atomically with the batch's writes; when one
+ * A condition a batch carries (docs/spec.md §11): checked atomically with the batch's writes; when one
  * does not hold, nothing is written and the batch rejects with `PRECONDITION_FAILED`.
  * `{ key, value }`: the key still holds exactly this value. `{ key, absent: true }`: no value.
  */
@@ -22,7 +22,7 @@ export type Precondition =
   | { readonly key: string; readonly absent: true };
 
 /**
- * Entries a batch appends to an ordered log (SPEC §12: the change log), for stores that declare
+ * Entries a batch appends to an ordered log (docs/spec.md §12: the change log), for stores that declare
  * {@link StoreCapabilities.orderedAppend}. The store chooses the positions when the batch commits
  * and writes `values[i]` under the key `prefix + position`, the position written as 16 decimal
  * digits, zero-padded (`encodePosition`). The contract, which readers rely on to see every entry

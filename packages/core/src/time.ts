@@ -13,7 +13,7 @@ function daysInMonth(year: number, month: number): number {
   return date.getUTCDate();
 }
 
-/** Parse an ISO 8601 instant (SPEC §2) to epoch milliseconds, or throw VALIDATION_FAILED naming `field`. */
+/** Parse an ISO 8601 instant (docs/spec.md §2) to epoch milliseconds, or throw VALIDATION_FAILED naming `field`. */
 export function parseInstant(field: string, value: unknown): number {
   if (typeof value !== 'string' || !ISO.test(value)) {
     throw invalid(field, 'must be an ISO 8601 instant such as 2014-09-02T08:00:00.000Z', { value });
@@ -57,7 +57,7 @@ const UNIT_MS: Record<string, number> = {
   y: 365 * 86_400_000,
 };
 
-/** Parse a lifetime `<integer><unit>` (units s m h d w M y, SPEC §7.2) to milliseconds. */
+/** Parse a lifetime `<integer><unit>` (units s m h d w M y, docs/spec.md §7.2) to milliseconds. */
 export function parseLifetime(value: string | number): number {
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value) || value <= 0)

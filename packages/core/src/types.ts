@@ -3,7 +3,7 @@
  * the TypeBox schemas that validate them at run time (schemas.ts): one definition, so the types a
  * TypeScript caller compiles against and the checks a JavaScript caller meets cannot drift apart.
  *
- * `Static` knows nothing of `additionalProperties: true`, so the open bodies (SPEC §3.1: other
+ * `Static` knows nothing of `additionalProperties: true`, so the open bodies (docs/spec.md §3.1: other
  * top-level keys are attached data) add two things here: an index signature of JSON values for
  * the extensions, and `?: never` for the documented fields of other entity kinds, which the
  * engine refuses at run time too.
@@ -41,7 +41,7 @@ export type JsonValue = string | number | boolean | null | JsonArray | JsonObjec
 /** A JSON array (see {@link JsonValue}). */
 export type JsonArray = JsonValue[] | readonly JsonValue[];
 
-/** A JSON object (see {@link JsonValue}): the value of a merge (SPEC §4). */
+/** A JSON object (see {@link JsonValue}): the value of a merge (docs/spec.md §4). */
 export type JsonObject = { [key: string]: JsonValue };
 
 /**
@@ -53,7 +53,7 @@ export type ExtensionValue = Exclude<JsonValue, null>;
 /** The extensions (attached data) of a body or a resource: any other top-level key, any JSON value. */
 export type Extensions = { [extension: string]: JsonValue };
 
-/** A documented field of another entity kind is not an extension: the engine refuses it (SPEC §3.1). */
+/** A documented field of another entity kind is not an extension: the engine refuses it (docs/spec.md §3.1). */
 type Foreign<T> = { [K in Exclude<DocumentedField, keyof T>]?: never };
 
 /** A body whose documented fields are `T` and whose other top-level keys are extensions. */
@@ -100,7 +100,7 @@ export type TransitionRequestBody = OpenBody<Static<typeof TransitionRequest>>;
 
 type Expiration = Static<typeof ExpirationUpdate>;
 
-/** Expiration update (SPEC §4, §7.2): `ttl` (seconds), `expiration_time` (ISO instant), at least one; ttl wins. */
+/** Expiration update (docs/spec.md §4, §7.2): `ttl` (seconds), `expiration_time` (ISO instant), at least one; ttl wins. */
 export type ExpirationUpdateBody = {
   [K in keyof Expiration]-?: Expiration & Required<Pick<Expiration, K>>;
 }[keyof Expiration];
@@ -108,7 +108,7 @@ export type ExpirationUpdateBody = {
 type Item = Static<typeof CompositeItem>;
 
 /**
- * One item of a composite start (SPEC §6): the start events of the service to find or start, of
+ * One item of a composite start (docs/spec.md §6): the start events of the service to find or start, of
  * the state, and optionally of the task. Where the state and task go is composite start's own
  * decision, so `state.previous_state_id` and `task.state_id` are refused.
  */
@@ -118,40 +118,40 @@ export type CompositeStartItem = Omit<Item, 'service' | 'state' | 'task'> & {
   task?: OpenBody<Omit<Static<typeof TaskStartEvent>, 'state_id'>>;
 };
 
-/** Composite start body (SPEC §6): 1 to 100 items (checked at run time). */
+/** Composite start body (docs/spec.md §6): 1 to 100 items (checked at run time). */
 export type CompositeStartRequestBody = Omit<Static<typeof CompositeStartRequest>, 'services'> & {
   services: readonly CompositeStartItem[];
 };
 
-/** Composite start result (SPEC §6): one entry per item, in order. */
+/** Composite start result (docs/spec.md §6): one entry per item, in order. */
 export type CompositeResult = Static<typeof CompositeStartResult>;
 
-/** One item of the composite start result (SPEC §6). */
+/** One item of the composite start result (docs/spec.md §6). */
 export type CompositeItemResult = CompositeResult['services'][number];
 
-/** The operation of a purge (SPEC §8.3). */
+/** The operation of a purge (docs/spec.md §8.3). */
 export type PurgeOperation = Static<typeof PurgeOperationSchema>;
 
-/** Body of the purge operation (SPEC §8.3): delete the matching services started before `limit`. */
+/** Body of the purge operation (docs/spec.md §8.3): delete the matching services started before `limit`. */
 export type PurgeRequest = Static<typeof PurgeRequestSchema>;
 
-/** Event fields as they appear inside `started` / `completed` of a representation (SPEC §3.1). */
+/** Event fields as they appear inside `started` / `completed` of a representation (docs/spec.md §3.1). */
 export type EventView = Static<typeof ServiceResource>['started'];
 
 /**
- * A task as returned by queries (SPEC §3.2); `service_id` only on a top-level task. Extensions
+ * A task as returned by queries (docs/spec.md §3.2); `service_id` only on a top-level task. Extensions
  * appear only when requested (§5).
  */
 export type TaskView = Static<typeof TaskResource> & Extensions;
 
 type Tasks = { active_tasks?: TaskView[]; completed_tasks?: TaskView[] };
 
-/** A state as returned by queries (SPEC §3.2); its own tasks only when requested. */
+/** A state as returned by queries (docs/spec.md §3.2); its own tasks only when requested. */
 export type StateView = Omit<Static<typeof StateResource>, keyof Tasks> & Tasks & Extensions;
 
 type States = { active_states?: StateView[]; completed_states?: StateView[] };
 
-/** A service as returned by queries and by an `export_content` export (SPEC §3.2, §8.1). */
+/** A service as returned by queries and by an `export_content` export (docs/spec.md §3.2, §8.1). */
 export type ServiceView = Omit<Static<typeof ServiceResource>, keyof Tasks | keyof States> &
   States &
   Tasks &

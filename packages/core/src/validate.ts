@@ -10,7 +10,7 @@ interface Validator<T> {
   ): Iterable<{ instancePath: string; message: string; keyword: string; params?: unknown }>;
 }
 
-/** Keys never accepted anywhere in a body: they could reach an object's prototype (SPEC §3.1). */
+/** Keys never accepted anywhere in a body: they could reach an object's prototype (docs/spec.md §3.1). */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 const DOCUMENTED_FIELD_NAMES = [
@@ -48,10 +48,10 @@ const DOCUMENTED_FIELD_NAMES = [
   'to',
 ] as const;
 
-/** A documented field name of any entity kind or request (SPEC §3.1). */
+/** A documented field name of any entity kind or request (docs/spec.md §3.1). */
 export type DocumentedField = (typeof DOCUMENTED_FIELD_NAMES)[number];
 
-/** Every documented field name of any entity kind or request (SPEC §3.1): never an extension. */
+/** Every documented field name of any entity kind or request (docs/spec.md §3.1): never an extension. */
 export const DOCUMENTED_FIELDS: ReadonlySet<string> = new Set(DOCUMENTED_FIELD_NAMES);
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -108,7 +108,7 @@ export function checkExtensionName(name: unknown, limits: Limits): string {
 
 /**
  * Validate a body and split it into its documented fields (`allowed`) and extensions: keys that
- * are documented for another entity kind are rejected (SPEC §3.1 decision).
+ * are documented for another entity kind are rejected (docs/spec.md §3.1 decision).
  */
 export function splitBody<T>(
   validator: Validator<T>,
@@ -141,7 +141,7 @@ export function checkInstants(fields: Readonly<Record<string, unknown>>): void {
   for (const f of ['timestamp', 'expiration_time']) if (fields[f] !== undefined) parseInstant(f, fields[f]);
 }
 
-/** A configured limit of SPEC §10 would be exceeded. */
+/** A configured limit of docs/spec.md §10 would be exceeded. */
 export function limitExceeded(what: string, limit: number): ContextServicesError {
   return new ContextServicesError('LIMIT_EXCEEDED', `Too many ${what}: the limit is ${limit}`, {
     details: { field: what, limit },

@@ -1,4 +1,4 @@
-/** Stored records → the representations of SPEC §3.2, with the embedding and extension selection of §5. */
+/** Stored records → the representations of docs/spec.md §3.2, with the embedding and extension selection of §5. */
 import type { EventView, ServiceView, StateView, TaskView } from './api.js';
 import type { EventRecord, ServiceRecord, StateRecord, TaskRecord } from './records.js';
 import { EVENT_FIELDS } from './records.js';
@@ -70,7 +70,7 @@ function addExtensions(
   for (const [name, value] of Object.entries(ext)) if (filter(name)) out[name] = value;
 }
 
-/** Lists are ordered by start time ascending, ties by id (SPEC §3.2). */
+/** Lists are ordered by start time ascending, ties by id (docs/spec.md §3.2). */
 export function byStart<T extends { started: EventRecord; id: number }>(a: T, b: T): number {
   return a.started.ts - b.started.ts || a.id - b.id;
 }

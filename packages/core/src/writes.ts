@@ -1,4 +1,4 @@
-/** The write operations of SPEC §4: validate, load, apply a pure rule, commit one batch. */
+/** The write operations of docs/spec.md §4: validate, load, apply a pure rule, commit one batch. */
 import type { CallOptions, CompositeItemResult, CompositeResult, EntityRef } from './api.js';
 import { type EngineContext, onNewService, onService, requireService, retrying } from './context.js';
 import {
@@ -402,7 +402,7 @@ export function removeService(
 
 type Parsed<T extends (...a: never[]) => unknown> = ReturnType<T>;
 
-/** Composite start (SPEC §6): every item validated first; each item then commits atomically. */
+/** Composite start (docs/spec.md §6): every item validated first; each item then commits atomically. */
 export async function compositeStart(
   ctx: EngineContext,
   body: unknown,
@@ -410,7 +410,7 @@ export async function compositeStart(
 ): Promise<CompositeResult> {
   const keys = ctx.keys(options);
   const req = checkSchema(validators.composite, body, 'composite start');
-  // Every item is checked before the first one is written (SPEC §6).
+  // Every item is checked before the first one is written (docs/spec.md §6).
   const items = req.services.map((item, i) =>
     inItem(i, () => {
       const state = parseStateStart(ctx, item.state);
@@ -468,7 +468,7 @@ interface CompositeInput {
  * One composite item: find a matching active service or start one. In this process the match is
  * serialized by its tuple; with shared writers a creation also moves the tuple's claim key under a
  * precondition on the value read before the matches were listed, so when two processes create at
- * once one fails, reads again and finds the other's service (SPEC §11).
+ * once one fails, reads again and finds the other's service (docs/spec.md §11).
  */
 function compositeItem(ctx: EngineContext, keys: TenantKeys, item: CompositeInput, forceNew: boolean) {
   const f = item.service.fields;

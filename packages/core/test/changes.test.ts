@@ -33,7 +33,7 @@ async function call(cs: ContextServices, tenant?: string) {
   return service_id;
 }
 
-describe('changes() (SPEC §12)', () => {
+describe('changes() (docs/spec.md §12)', () => {
   it('delivers every committed event with its position, service and customer at commit', async () => {
     const { cs } = await setup();
     const entries = (await cs.changes({ since: 0 }))[Symbol.asyncIterator]();

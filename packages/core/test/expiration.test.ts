@@ -4,7 +4,7 @@ import { iso, rejects, rejectsUnchanged, setup, T0, untyped } from './helpers.js
 
 const DAY = 86_400_000;
 
-describe('SPEC §7.2 expiration', () => {
+describe('docs/spec.md §7.2 expiration', () => {
   it('parses lifetimes with units s m h d w M y', () => {
     expect(parseLifetime('30s')).toBe(30_000);
     expect(parseLifetime('2m')).toBe(120_000);
@@ -73,7 +73,7 @@ describe('SPEC §7.2 expiration', () => {
     await rejects(cs.updateExpiration(sid, untyped({ ttl: 5, other: 1 })), 'VALIDATION_FAILED');
   });
 
-  it('SPEC §7.2: an expiration_time not in the future is refused at start, end and update, nothing written', async () => {
+  it('docs/spec.md §7.2: an expiration_time not in the future is refused at start, end and update, nothing written', async () => {
     const { cs, store, clock } = await setup();
     clock.advance(DAY);
     const now = T0 + DAY;
@@ -123,7 +123,7 @@ describe('SPEC §7.2 expiration', () => {
   });
 });
 
-describe('SPEC §7.3 auto-complete', () => {
+describe('docs/spec.md §7.3 auto-complete', () => {
   it('completes a service idle for the delay at last update + delay, with its states and tasks (L2)', async () => {
     const { cs, clock, events } = await setup({ autoCompleteEnabled: true, autoCompleteAfter: 60 });
     const { service_id: sid } = await cs.startService({ customer_id: 'C1' });

@@ -30,7 +30,7 @@ export async function dump(store: Store): Promise<[string, string][]> {
   return out;
 }
 
-/** Change-log keys (SPEC §12): a deletion leaves its event there, by design. */
+/** Change-log keys (docs/spec.md §12): a deletion leaves its event there, by design. */
 export const isChangeLogKey = (key: string): boolean => /^t[A-Za-z0-9%]*\/l(?:\/\d{16}|w)$/.test(key);
 
 /** Entries other than the change log's. */

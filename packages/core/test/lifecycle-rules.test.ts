@@ -3,7 +3,7 @@ import { iso, rejects, rejectsUnchanged, setup, T0, withoutChangeLog } from './h
 
 const all = { active_states: true, completed_states: true, active_tasks: true, completed_tasks: true };
 
-describe('SPEC §7.1 lifecycle rules', () => {
+describe('docs/spec.md §7.1 lifecycle rules', () => {
   it('L1: an entity is active until completed; completing twice is rejected and changes nothing', async () => {
     const { cs, store, clock } = await setup();
     const { service_id: sid } = await cs.startService({ customer_id: 'C1' });

@@ -12,7 +12,7 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-describe('export selection (SPEC §8.1)', () => {
+describe('export selection (docs/spec.md §8.1)', () => {
   // The reference scenario: window [T0 + 10 h, T0 + 20 h).
   async function scenario() {
     const ctx = await setup();
@@ -191,7 +191,7 @@ describe('import', () => {
   });
 });
 
-describe('purge (SPEC §8.3)', () => {
+describe('purge (docs/spec.md §8.3)', () => {
   it('deletes services started before the limit that match each operation', async () => {
     const expected: Record<PurgeOperation, string[]> = {
       'purge.service.all': ['done-known', 'done-anon', 'open-known', 'open-anon'],

@@ -3,7 +3,7 @@ import { createContextServices } from '../src/index.js';
 import { MemoryStore } from '../src/memory/index.js';
 import { iso, rejects, rejectsUnchanged, setup, T0, untyped } from './helpers.js';
 
-describe('representations (SPEC §3.2)', () => {
+describe('representations (docs/spec.md §3.2)', () => {
   it('omits absent values, keeps entity-level fields out of events, nests without service_id', async () => {
     const { cs, clock } = await setup();
     const { service_id: sid } = await cs.startService({
@@ -83,7 +83,7 @@ describe('representations (SPEC §3.2)', () => {
   });
 });
 
-describe('extension selection (SPEC §5)', () => {
+describe('extension selection (docs/spec.md §5)', () => {
   it('selects by plain name, State.X, Task.X, State/State.*, Task/Task.*, and *', async () => {
     const { cs } = await setup();
     const { service_id: sid } = await cs.startService({ customer_id: 'C', A: [1], B: [2] });
@@ -121,7 +121,7 @@ describe('extension selection (SPEC §5)', () => {
   });
 });
 
-describe('service lists (SPEC §5)', () => {
+describe('service lists (docs/spec.md §5)', () => {
   async function journey() {
     const ctx = await setup();
     const { cs, clock } = ctx;
@@ -296,7 +296,7 @@ describe('state and task lists (SRV.12, SRV.13)', () => {
   });
 });
 
-describe('composite start (SPEC §6)', () => {
+describe('composite start (docs/spec.md §6)', () => {
   it('reuses the active service, state and task that match, else starts them', async () => {
     const { cs } = await setup();
     const item = {

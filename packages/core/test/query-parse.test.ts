@@ -19,7 +19,7 @@ function fails(fn: () => unknown, field: RegExp) {
   throw new Error('expected a VALIDATION_FAILED error');
 }
 
-describe('query string parsing (SPEC §5)', () => {
+describe('query string parsing (docs/spec.md §5)', () => {
   it('reads strict booleans, comma-separated and repeated lists, instants and paging', () => {
     expect(
       parseServiceListQuery(

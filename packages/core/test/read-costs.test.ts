@@ -54,7 +54,7 @@ async function build(stateExt: number) {
   };
 }
 
-it('SPEC §10: reading part of a service reads only that part, not the extensions of other entities', async () => {
+it('docs/spec.md §10: reading part of a service reads only that part, not the extensions of other entities', async () => {
   const small = await build(10);
   const large = await build(200_000);
   for (const k of [

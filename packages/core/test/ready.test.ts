@@ -1,4 +1,4 @@
-/** The readiness probe (SPEC §13): a read and a write on a reserved key, each with a timeout. */
+/** The readiness probe (docs/spec.md §13): a read and a write on a reserved key, each with a timeout. */
 import { describe, expect, it } from 'vitest';
 import type { BatchOp, Store } from '../src/index.js';
 import { createContextServices, isContextServicesError, probeStore } from '../src/index.js';

@@ -13,7 +13,7 @@ const WHOLE = {
   extensions: ['*'],
 };
 
-it('SPEC §10: a service is held to its stored size budget; one just under it reads, lists, exports and imports whole', async () => {
+it('docs/spec.md §10: a service is held to its stored size budget; one just under it reads, lists, exports and imports whole', async () => {
   const { cs, store } = await setup({ limits: { serviceBytes: BUDGET } });
   const { service_id: sid } = await cs.startService({ customer_id: 'C', Top: 'a'.repeat(50_000) });
   const { state_id } = await cs.startState(sid, { Big: 'b'.repeat(50_000) });
@@ -98,7 +98,7 @@ it('SPEC §10: a service is held to its stored size budget; one just under it re
 it('the budget defaults to 64 MiB and is configured like the other limits', async () => {
   const { cs } = await setup();
   const { service_id: sid } = await cs.startService({ customer_id: 'C' });
-  // Five values of 1 MiB minus a little (the body limit of SPEC §10) fit easily.
+  // Five values of 1 MiB minus a little (the body limit of docs/spec.md §10) fit easily.
   for (let i = 0; i < 5; i++) await cs.putExtension({ service_id: sid }, `E${i}`, 'x'.repeat(1_000_000));
   await cs.close();
   await expect(setup({ limits: { serviceBytes: 0 } })).rejects.toThrow(/serviceBytes/);

@@ -1,5 +1,5 @@
 /**
- * SPEC §11 with engines as processes: two or three engines over ONE memory store that declares
+ * docs/spec.md §11 with engines as processes: two or three engines over ONE memory store that declares
  * `sharedWriters`, so that nothing but the store's preconditions keeps them from stepping on each
  * other (each engine has its own queues and cache). L7 across processes, composite start, the
  * sweep and purge, CONFLICT; the store's integrity (with dense ids) after each.
@@ -94,7 +94,7 @@ async function expectIntact(store: Store): Promise<void> {
   expect(await verifyStoreIntegrity(store, { denseIds: true })).toEqual([]);
 }
 
-describe('engines sharing one store (SPEC §11)', () => {
+describe('engines sharing one store (docs/spec.md §11)', () => {
   it.each([
     ['in-memory', shared],
     ['with I/O latency', () => new Latent(shared())],

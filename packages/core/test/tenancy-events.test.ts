@@ -3,7 +3,7 @@ import { createContextServices, SimulatedClock } from '../src/index.js';
 import { MemoryStore } from '../src/memory/index.js';
 import { rejects, setup } from './helpers.js';
 
-describe('tenancy (SPEC §9)', () => {
+describe('tenancy (docs/spec.md §9)', () => {
   it('isolates tenants completely', async () => {
     const { cs } = await setup();
     const A = { tenant: 'A' };
@@ -31,7 +31,7 @@ describe('tenancy (SPEC §9)', () => {
   });
 });
 
-describe('events (SPEC §7.4)', () => {
+describe('events (docs/spec.md §7.4)', () => {
   it('are emitted after commit, typed, and never for rejected calls', async () => {
     const { cs, events } = await setup();
     const seen: string[] = [];

@@ -149,7 +149,7 @@ describe('inputs are typed from the schemas (wrong ones do not compile, and stil
     // @ts-expect-error status is all, active or completed
     const status = cs.listStates(sid, { status: 'open' });
     await rejects(status, 'VALIDATION_FAILED', /status/);
-    // @ts-expect-error not an operation of SPEC §8.3
+    // @ts-expect-error not an operation of docs/spec.md §8.3
     const op = cs.purge({ limit: iso(T0), operation: 'purge.everything' });
     await rejects(op, 'VALIDATION_FAILED', /operation/);
     // @ts-expect-error an import takes exported services

@@ -3,7 +3,7 @@ import { createContextServices, type JsonValue } from '../src/index.js';
 import { MemoryStore } from '../src/memory/index.js';
 import { dump, rejects, rejectsUnchanged, setup, untyped } from './helpers.js';
 
-describe('bad input is rejected with a clear error and writes nothing (SPEC §2, §3.1, §10)', () => {
+describe('bad input is rejected with a clear error and writes nothing (docs/spec.md §2, §3.1, §10)', () => {
   it('service start requires customer_id or contact_key and checks every documented field', async () => {
     const { cs, store } = await setup();
     const bad: [unknown, RegExp][] = [
@@ -73,7 +73,7 @@ describe('bad input is rejected with a clear error and writes nothing (SPEC §2,
     await cs.putExtension({ service_id: sid }, 'e0', ['replaced']);
   });
 
-  it('SPEC §4: an extension replace takes any JSON value but null, on a service, a state and a task', async () => {
+  it('docs/spec.md §4: an extension replace takes any JSON value but null, on a service, a state and a task', async () => {
     const { cs, store } = await setup();
     const { service_id: sid } = await cs.startService({ customer_id: 'C', Score: 3 });
     const { state_id } = await cs.startState(sid, { Note: 'text' });

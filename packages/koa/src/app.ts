@@ -104,8 +104,8 @@ const routeNotFound: Middleware = async (ctx, next) => {
 /**
  * A Koa app serving {@link createRouter}'s routes with: request ids (`X-Request-Id`); the error
  * middleware; request logs (when `options.logger` is given) and `options.onRequest`; the health
- * endpoints at the root (SPEC §13); 404 for unknown routes, 405 (with `Allow`) for a wrong method
- * and 501 for an unknown one, all in the JSON error shape of SPEC §2.1.
+ * endpoints at the root (docs/spec.md §13); 404 for unknown routes, 405 (with `Allow`) for a wrong method
+ * and 501 for an unknown one, all in the JSON error shape of docs/spec.md §2.1.
  *
  * @example
  * ```ts

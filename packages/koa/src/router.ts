@@ -1,4 +1,4 @@
-/** `createRouter`: every route of SPEC §4 on an `@koa/router` Router. */
+/** `createRouter`: every route of docs/spec.md §4 on an `@koa/router` Router. */
 import type { ContextServices, RawQuery } from '@cxs/core';
 import { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
@@ -17,7 +17,7 @@ import { serviceRoutes } from './routes/services.js';
 import type { RouteSpec } from './routes/spec.js';
 import { stateRoutes, taskRoutes } from './routes/states-tasks.js';
 
-/** The documented base path (SPEC §2). */
+/** The documented base path (docs/spec.md §2). */
 export const DEFAULT_BASE_PATH = '/genesys/1/cs';
 
 /** Every route, in registration order (literal segments before the parameters they overlap). */
@@ -36,7 +36,7 @@ export interface RouterOptions {
   /**
    * Status for unknown services, states and tasks addressed by the URL: 400 as the original server
    * (default) or 404. A missing state named in a body (`state_id`, `previous_state_id`,
-   * `from.state_id`) is always 400 (SPEC L3, L5).
+   * `from.state_id`) is always 400 (docs/spec.md L3, L5).
    */
   notFoundStatus?: 400 | 404;
   /** Largest accepted request body in bytes (default 1 MiB) → 413. */
@@ -47,7 +47,7 @@ export interface RouterOptions {
    * `Infinity` disables it.
    */
   bodyTimeout?: number;
-  /** Tenants; when non-empty the `ContactCenterId` header must name one (SPEC §9). */
+  /** Tenants; when non-empty the `ContactCenterId` header must name one (docs/spec.md §9). */
   tenants?: readonly Tenant[];
   /** Enables roles: resolves the caller's roles (see `basicAuth`). */
   authorize?: Authorize;
@@ -65,7 +65,7 @@ export interface RouterOptions {
    * it does not bound memory.
    */
   maxResponseStringLength?: number;
-  /** `GET /events` (SPEC §12): keep-alive interval and the slow-subscriber limit. */
+  /** `GET /events` (docs/spec.md §12): keep-alive interval and the slow-subscriber limit. */
   events?: EventStreamOptions;
   /**
    * Links of the index `GET <prefix>/` besides `openapi.json` and `events`, as absolute paths
@@ -78,7 +78,7 @@ export interface RouterOptions {
   /**
    * Refuse query parameters the operation does not know with 400 `VALIDATION_FAILED` naming the
    * known ones (catches typos such as `active_task=true`). Default false: unknown parameters are
-   * ignored, as the original server did, so cache-busters such as jQuery's `_=…` pass (SPEC §5).
+   * ignored, as the original server did, so cache-busters such as jQuery's `_=…` pass (docs/spec.md §5).
    */
   strictQuery?: boolean;
 }
@@ -158,9 +158,9 @@ function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOpt
 }
 
 /**
- * Build an `@koa/router` Router serving every route of SPEC §4 (and `GET <prefix>/openapi.json`)
+ * Build an `@koa/router` Router serving every route of docs/spec.md §4 (and `GET <prefix>/openapi.json`)
  * on `engine`. Mount it in any Koa app beside your own routes; errors raised inside it already
- * answer the JSON shape of SPEC §2.1. For 404/405 in that shape too, put {@link errorHandler}
+ * answer the JSON shape of docs/spec.md §2.1. For 404/405 in that shape too, put {@link errorHandler}
  * first in your app and add `router.allowedMethods({ throw: true })`, as `createApp` does.
  *
  * @example
@@ -211,7 +211,7 @@ export function createRouter(engine: ContextServices, options: RouterOptions = {
     router.register(spec.path, [spec.method], handlerFor(spec, engine, options), { name: spec.operationId });
   }
   // The operation list of the original documents associate at a doubled base path; clients written
-  // from it call that path (SPEC §2). Served as an alias, not advertised in the OpenAPI document.
+  // from it call that path (docs/spec.md §2). Served as an alias, not advertised in the OpenAPI document.
   const associate = allRoutes.find((r) => r.operationId === 'associate') as RouteSpec;
   router.register(
     `${DEFAULT_BASE_PATH}${associate.path}`,

@@ -1,5 +1,5 @@
 /**
- * What is logged and what is told (SPEC §2.1, §13): a store failure answers a generic message
+ * What is logged and what is told (docs/spec.md §2.1, §13): a store failure answers a generic message
  * and the detail (path, OS message) goes to the log; client-caused conditions (unknown methods,
  * timeouts, aborted requests, parse errors, 4xx) never log at error level nor with a stack.
  */
@@ -37,7 +37,7 @@ function loud(logs: Record<string, unknown>[]): Record<string, unknown>[] {
   return logs.filter((l) => (l.level as number) >= 50 || JSON.stringify(l).includes('"stack"'));
 }
 
-describe('5xx answers (SPEC §2.1)', () => {
+describe('5xx answers (docs/spec.md §2.1)', () => {
   it('STORE_FAILED: a generic message to the client, the path and OS message to the log', async () => {
     const store = new FullDiskStore();
     t = await startServer({}, { store });
@@ -53,7 +53,7 @@ describe('5xx answers (SPEC §2.1)', () => {
   });
 });
 
-describe('client-caused conditions are not errors (SPEC §13)', () => {
+describe('client-caused conditions are not errors (docs/spec.md §13)', () => {
   it('unknown method (501), 4xx, and an aborted upload: info or debug, no stack', async () => {
     t = await startServer();
     const unknown = await new Promise<number>((resolve, reject) => {

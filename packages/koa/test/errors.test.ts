@@ -1,5 +1,5 @@
 /**
- * The documented errors of SPEC §2.1 / §2.2 and bad input of every kind (§10): each answers the
+ * The documented errors of docs/spec.md §2.1 / §2.2 and bad input of every kind (§10): each answers the
  * JSON error shape with its exact status, never a stack trace, and writes nothing.
  */
 import { request } from 'node:http';
@@ -35,7 +35,7 @@ function expectError(r: Reply, status: number, code: string, message?: string | 
   else if (message !== undefined) expect(e.message).toMatch(message);
 }
 
-describe('documented errors (SPEC §2.1)', () => {
+describe('documented errors (docs/spec.md §2.1)', () => {
   const missing = 'AAAAAAAAAAAAAAAAAAAAAA';
   const ops: [string, string, unknown?][] = [
     ['GET', `/services/${missing}`],
@@ -204,7 +204,7 @@ function raw(path: string, headers: Record<string, string>, chunks: (string | Bu
   });
 }
 
-describe('bodies (SPEC §10)', () => {
+describe('bodies (docs/spec.md §10)', () => {
   it('too large → 413, by Content-Length and while streaming chunked; nothing written', async () => {
     await writesNothing(async () => {
       const big = JSON.stringify({ contact_key: 'big', Blob: 'x'.repeat(64 * 1024) });
@@ -351,7 +351,7 @@ describe('bodies (SPEC §10)', () => {
   });
 });
 
-describe('path ids and query strings (SPEC §5)', () => {
+describe('path ids and query strings (docs/spec.md §5)', () => {
   it('state and task ids that are not positive 32-bit integers → 400 before anything is read or written', async () => {
     await writesNothing(async () => {
       for (const id of ['0', '01', '-1', '1.5', 'abc', '1e3', '2147483648', '%20', '+1']) {

@@ -1,4 +1,4 @@
-/** SPEC §12 over HTTP: `GET /events` as Server-Sent Events, through a real listening server. */
+/** docs/spec.md §12 over HTTP: `GET /events` as Server-Sent Events, through a real listening server. */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ChangeEntry, ContextServicesError } from '@cxs/core';

@@ -1,5 +1,5 @@
 /**
- * File export safety (SPEC §8.2): each tenant's files under `<export dir>/<tenant id>/`; files
+ * File export safety (docs/spec.md §8.2): each tenant's files under `<export dir>/<tenant id>/`; files
  * written under temporary names (none left after an export); leftovers of a dead process removed;
  * CSV cells that a spreadsheet would run as a formula escaped as OWASP recommends.
  */
@@ -19,7 +19,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const Q = 'time_from=2021-01-01T00:00:00Z&time_to=2022-01-01T00:00:00Z';
 
-describe('multi-tenant file export (SPEC §8.2)', () => {
+describe('multi-tenant file export (docs/spec.md §8.2)', () => {
   let t: TestServer;
   const exportDir = () => join(dir, 'tenants');
   beforeAll(async () => {
@@ -48,7 +48,7 @@ describe('multi-tenant file export (SPEC §8.2)', () => {
   });
 });
 
-describe('temporary names (SPEC §8.2)', () => {
+describe('temporary names (docs/spec.md §8.2)', () => {
   it('a finished export leaves only its three final files', async () => {
     const exportDir = join(dir, 'single');
     const t = await startServer({ exportDir });

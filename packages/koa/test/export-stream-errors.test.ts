@@ -1,6 +1,6 @@
 /**
- * The export stream (SPEC §8.1) when things go wrong: a failure before the first byte answers the
- * JSON error of SPEC §2.1, a failure later cuts the connection, and the engine's export iterator
+ * The export stream (docs/spec.md §8.1) when things go wrong: a failure before the first byte answers the
+ * JSON error of docs/spec.md §2.1, a failure later cuts the connection, and the engine's export iterator
  * is closed whenever the client goes away, even before the stream started.
  */
 import { request } from 'node:http';

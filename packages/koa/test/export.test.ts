@@ -1,4 +1,4 @@
-/** Maintenance over HTTP (SPEC §8): the export stream (selection, streaming, flat memory), files, purge. */
+/** Maintenance over HTTP (docs/spec.md §8): the export stream (selection, streaming, flat memory), files, purge. */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -21,7 +21,7 @@ afterAll(async () => {
 
 const W = 'time_from=2020-01-01T00:00:00.000Z&time_to=2020-02-01T00:00:00.000Z';
 
-describe('export stream selection (SPEC §8.1 reference scenario)', () => {
+describe('export stream selection (docs/spec.md §8.1 reference scenario)', () => {
   let s1: string;
   let s2: string;
   let s3: string;
@@ -85,7 +85,7 @@ describe('export stream selection (SPEC §8.1 reference scenario)', () => {
   });
 });
 
-describe('export stream memory (SPEC §8.1: flat whatever the count)', () => {
+describe('export stream memory (docs/spec.md §8.1: flat whatever the count)', () => {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
 
@@ -200,7 +200,7 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
-describe('export to files (SPEC §8.2)', () => {
+describe('export to files (docs/spec.md §8.2)', () => {
   let sid: string;
   beforeAll(async () => {
     sid = (
@@ -330,7 +330,7 @@ describe('export to files (SPEC §8.2)', () => {
   });
 });
 
-describe('purge (SPEC §8.3)', () => {
+describe('purge (docs/spec.md §8.3)', () => {
   it('answers {"purged": n} and removes only matching services', async () => {
     const s = await startServer();
     try {

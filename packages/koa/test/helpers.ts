@@ -104,7 +104,7 @@ export function ids(list: unknown, key = 'service_id'): unknown[] {
   return (list as Record<string, unknown>[]).map((x) => x[key]);
 }
 
-/** Assert the JSON error shape of SPEC §2.1 and return it. */
+/** Assert the JSON error shape of docs/spec.md §2.1 and return it. */
 export function errorOf(r: Reply): { message: string; exception: string; code: string } {
   const body = r.json as { message: string; exception: string; code: string };
   if (

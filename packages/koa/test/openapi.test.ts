@@ -21,7 +21,7 @@ function servedRoutes(): string[] {
   const router = createRouter(t.engine);
   const out: string[] = [];
   for (const layer of router.stack) {
-    // The doubled associate path is served on purpose without being advertised (SPEC §2).
+    // The doubled associate path is served on purpose without being advertised (docs/spec.md §2).
     if (layer.name === 'associateDoubledPath') continue;
     for (const method of layer.methods) {
       // HEAD is added by the router to every GET route; OpenAPI describes the GET.

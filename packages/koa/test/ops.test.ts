@@ -1,5 +1,5 @@
 /**
- * SPEC §13 in the adapter: health endpoints at the server root (no credentials), request ids, and
+ * docs/spec.md §13 in the adapter: health endpoints at the server root (no credentials), request ids, and
  * one request log line with the id, tenant, user, operation, status and time.
  */
 import { MemoryStore } from '@cxs/core/memory';

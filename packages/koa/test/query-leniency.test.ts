@@ -1,5 +1,5 @@
 /**
- * Query leniency (SPEC §5) and the doubled associate path (SPEC §2): what real integrations send.
+ * Query leniency (docs/spec.md §5) and the doubled associate path (docs/spec.md §2): what real integrations send.
  * Unknown parameters are ignored unless `strictQuery` is set; booleans in any letter case; an
  * empty `extensions=` selects nothing.
  */
@@ -19,7 +19,7 @@ async function seed(t: TestServer): Promise<string> {
   return sid;
 }
 
-describe('unknown query parameters (SPEC §5)', () => {
+describe('unknown query parameters (docs/spec.md §5)', () => {
   it('are ignored by default: a jQuery cache-buster gets 200, on reads and writes', async () => {
     const sid = await seed(lenient);
     const read = await lenient.req('GET', `/services/${sid}?_=1700000000000&active_states=true`);
@@ -48,7 +48,7 @@ describe('unknown query parameters (SPEC §5)', () => {
   });
 });
 
-describe('booleans and extensions (SPEC §5)', () => {
+describe('booleans and extensions (docs/spec.md §5)', () => {
   it('booleans in any letter case', async () => {
     const sid = await seed(lenient);
     for (const v of ['TRUE', 'True', 'tRuE']) {
@@ -70,7 +70,7 @@ describe('booleans and extensions (SPEC §5)', () => {
   });
 });
 
-describe('the doubled associate path (SPEC §2)', () => {
+describe('the doubled associate path (docs/spec.md §2)', () => {
   it('is an alias of associate, not advertised in OpenAPI', async () => {
     const sid = await seed(lenient);
     const r = await lenient.req('POST', `${BASE}/customers/cust-1/services/${sid}`, {});

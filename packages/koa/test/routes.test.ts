@@ -1,4 +1,4 @@
-/** Every route of SPEC §4 on its success path: status, body and Location of SPEC §2.2. */
+/** Every route of docs/spec.md §4 on its success path: status, body and Location of docs/spec.md §2.2. */
 
 import { connect } from 'node:net';
 import { Router } from '@koa/router';
@@ -125,7 +125,7 @@ describe('services', () => {
     expect(bad.json.code).toBe('EXTENSION_NOT_OBJECT');
   });
 
-  it('CV.WS.SRV.4/17/18 replace takes any JSON value but null (SPEC §4)', async () => {
+  it('CV.WS.SRV.4/17/18 replace takes any JSON value but null (docs/spec.md §4)', async () => {
     const sid = await newService({ contact_key: 'scalar', Score: 3 });
     await t.req('POST', `/services/${sid}/states/start`, {});
     await t.req('POST', `/services/${sid}/tasks/start`, {});
@@ -144,7 +144,7 @@ describe('services', () => {
     expect(g.json.active_tasks[0]).toMatchObject({ Score: 4, Note: 'text', Flag: false });
   });
 
-  it('an expiration_time in the past: 400 EXPIRATION_IN_PAST, nothing written (SPEC §7.2)', async () => {
+  it('an expiration_time in the past: 400 EXPIRATION_IN_PAST, nothing written (docs/spec.md §7.2)', async () => {
     const past = new Date(Date.now() - 1000).toISOString();
     const start = await t.req('POST', '/services/start', { customer_id: 'past', expiration_time: past });
     expect(start.status).toBe(400);
@@ -300,7 +300,7 @@ describe('states and tasks', () => {
   });
 });
 
-describe('composite start (SPEC §6)', () => {
+describe('composite start (docs/spec.md §6)', () => {
   it('200, created flags, Location of the first task; a second call finds the same entities', async () => {
     const item = {
       service: { customer_id: 'comp-1', service_type: 'booking' },

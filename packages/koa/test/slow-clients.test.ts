@@ -1,5 +1,5 @@
 /**
- * Slow and idle clients cannot hold the server (SPEC §13): a body sent a byte at a time gets 408 in
+ * Slow and idle clients cannot hold the server (docs/spec.md §13): a body sent a byte at a time gets 408 in
  * the JSON shape once the body timeout passes, connections past the limit are refused, and a
  * too-large `Content-Length` with `Expect: 100-continue` gets 413 without `100 Continue`.
  */

@@ -1,4 +1,4 @@
-/** SPEC §9: tenants selected by `ContactCenterId` (id or name), full isolation; roles over HTTP Basic. */
+/** docs/spec.md §9: tenants selected by `ContactCenterId` (id or name), full isolation; roles over HTTP Basic. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Authorize,

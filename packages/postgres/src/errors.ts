@@ -1,5 +1,5 @@
 /**
- * How failures of the database map to the core's error codes (SPEC §11): connection trouble is
+ * How failures of the database map to the core's error codes (docs/spec.md §11): connection trouble is
  * `STORE_UNAVAILABLE` (retriable, the pool reconnects by itself), everything else `STORE_FAILED`.
  * Messages stay generic: the driver error, which may name the host, is only the `cause`.
  */

@@ -1,6 +1,6 @@
 /**
  * `@cxs/postgres`: the PostgreSQL store for `@cxs/core`, for several engine processes over one
- * database (SPEC §11).
+ * database (docs/spec.md §11).
  *
  * @example
  * ```ts

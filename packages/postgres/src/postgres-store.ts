@@ -1,6 +1,6 @@
 /**
  * The shared store: the core's {@link Store} on PostgreSQL ≥ 14 through node-postgres, for
- * several engine processes over one database (SPEC §11). Entries live in one table keyed by
+ * several engine processes over one database (docs/spec.md §11). Entries live in one table keyed by
  * `text COLLATE "C"` (byte order); batches are READ COMMITTED transactions that lock the rows
  * their preconditions name (or claim the absent ones) before writing, retried on deadlocks;
  * iterators read one snapshot page by page (./range-iterator.ts); the schema is versioned

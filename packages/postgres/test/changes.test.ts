@@ -1,5 +1,5 @@
 /**
- * The change stream on PostgreSQL (SPEC §12): several engine processes, each with its own store,
+ * The change stream on PostgreSQL (docs/spec.md §12): several engine processes, each with its own store,
  * write one tenant's log; every subscriber sees every process's events, in position order, none
  * skipped, also when the transactions that took positions would commit out of their order.
  */
@@ -80,7 +80,7 @@ async function storedPositions(url: string, schema: string): Promise<number[]> {
   }
 }
 
-describe('change stream across processes on PostgreSQL (SPEC §12)', () => {
+describe('change stream across processes on PostgreSQL (docs/spec.md §12)', () => {
   it('a writer whose transaction took the next position but has not committed holds back the next writer: no subscriber skips it', async () => {
     const url = await pgUrl();
     const schema = schemas.next();

@@ -1,5 +1,5 @@
 /**
- * The server's metrics (SPEC §13) in the Prometheus text format, with prom-client: requests by
+ * The server's metrics (docs/spec.md §13) in the Prometheus text format, with prom-client: requests by
  * operation and status with latency histograms, store call latencies, sweeps, purged and expired
  * services, engine events, the Node.js process; and a generic way to add counters and gauges
  * (store-reported stats, conflict retries, change-stream subscribers …) from anywhere.

@@ -1,7 +1,7 @@
 /**
  * `cxs` hardening: bad configuration is bad usage (exit 2, a clear message); the slow-client
  * limits and `--strict-query` are wired; a `kill -9` during a file export (HTTP or `cxs export
- * --out`) never leaves a partial file under a final name (SPEC §8.2).
+ * --out`) never leaves a partial file under a final name (docs/spec.md §8.2).
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -131,7 +131,7 @@ async function fileGrows(dir: string, match: (name: string) => boolean, bytes: n
   }
 }
 
-describe('kill -9 during a file export (SPEC §8.2)', () => {
+describe('kill -9 during a file export (docs/spec.md §8.2)', () => {
   const count = 300;
   let source: string;
   beforeAll(async () => {

@@ -1,5 +1,5 @@
 /**
- * SPEC §11 across real processes: three `cxs serve --store postgres` processes on one schema,
+ * docs/spec.md §11 across real processes: three `cxs serve --store postgres` processes on one schema,
  * with clients spreading every write of the same services over all three; then the integrity
  * checker of @cxs/core/testing on the database, and every acknowledged write looked up. Also a
  * process killed with SIGKILL mid-load, and PostgreSQL itself restarted mid-load (a server of

@@ -1,5 +1,5 @@
 /**
- * Operating `cxs serve` (SPEC §13) as a real child process: health endpoints without credentials,
+ * Operating `cxs serve` (docs/spec.md §13) as a real child process: health endpoints without credentials,
  * Prometheus metrics (requests, store calls, sweeps, purges), request ids, JSON or pretty logs
  * with the `listening on` line among them; `--sync`; `cxs import --skip-existing`.
  */

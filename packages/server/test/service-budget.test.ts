@@ -1,5 +1,5 @@
 /**
- * The service size budget of SPEC §10 over HTTP and on the command line: a write past it is 413
+ * The service size budget of docs/spec.md §10 over HTTP and on the command line: a write past it is 413
  * SERVICE_TOO_LARGE with nothing written, and a service just under it is read whole, streamed by
  * the export and backed up by `cxs export`.
  */

@@ -35,7 +35,7 @@ export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Turn a non-2xx response into an {@link ApiError}, reading the error shape of SPEC §2.1. */
+/** Turn a non-2xx response into an {@link ApiError}, reading the error shape of docs/spec.md §2.1. */
 export async function errorOf(res: Response): Promise<ApiError> {
   let message = res.statusText || 'Request failed';
   let code: string | undefined;

@@ -1,4 +1,4 @@
-/** The representations of SPEC §3.2 as the page reads them, and what sets extensions apart. */
+/** The representations of docs/spec.md §3.2 as the page reads them, and what sets extensions apart. */
 
 /** `started` / `completed`: the event fields of an entity. */
 export interface EventFields {
@@ -47,7 +47,7 @@ export type Selection =
 
 const COMMON = ['started', 'completed', 'duration', 'est_duration', 'disposition', 'disposition_desc'];
 
-/** The documented fields of each kind; any other key is an extension (SPEC §3.1). */
+/** The documented fields of each kind; any other key is an extension (docs/spec.md §3.1). */
 export const FIELDS: Record<Selection['kind'], ReadonlySet<string>> = {
   service: new Set([
     ...COMMON,

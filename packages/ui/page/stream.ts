@@ -1,7 +1,7 @@
 /**
  * Follow `GET <base>/events` with `fetch` rather than `EventSource`: `EventSource` cannot send
  * the `ContactCenterId` header that tenancy needs. Reconnects after a cut with `Last-Event-ID`,
- * so nothing is lost and nothing repeated (SPEC §12).
+ * so nothing is lost and nothing repeated (docs/spec.md §12).
  */
 import { createParser } from 'eventsource-parser';
 import { type ApiError, errorOf } from './api.js';

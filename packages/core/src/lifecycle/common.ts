@@ -56,7 +56,7 @@ export function eventRecord(input: EventInput, now: number, field = 'timestamp')
 }
 
 /**
- * Stamp a write at `now` (SPEC §7.2, §7.3): bump the version, push the expiry to now + lifetime
+ * Stamp a write at `now` (docs/spec.md §7.2, §7.3): bump the version, push the expiry to now + lifetime
  * unless an absolute expiration_time holds, and move the auto-complete deadline.
  */
 export function touch(s: ServiceRecord, now: number, cfg: RuleConfig): ServiceRecord {

@@ -1,4 +1,4 @@
-/** Extensions (SPEC §4): the bounded set of names a write leaves, replace and merge values, SRV.4/17/18. */
+/** Extensions (docs/spec.md §4): the bounded set of names a write leaves, replace and merge values, SRV.4/17/18. */
 import { ContextServicesError, invalid } from '../errors.js';
 import type { ContextEvent } from '../events.js';
 import type { ServiceRecord, StateRecord, TaskRecord } from '../records.js';
@@ -48,10 +48,10 @@ export function written(add: Readonly<Record<string, unknown>>): {
   return Object.keys(add).length === 0 ? {} : { serviceExt: add };
 }
 
-/** New value of an extension after a replace or a merge (SPEC §4). */
+/** New value of an extension after a replace or a merge (docs/spec.md §4). */
 export function extensionValue(current: unknown, value: unknown, merge: boolean, name: string): unknown {
   if (!merge) {
-    // Any JSON value but null (SPEC §4): a scalar stored at start must stay replaceable.
+    // Any JSON value but null (docs/spec.md §4): a scalar stored at start must stay replaceable.
     if (value === null || value === undefined) throw invalid(name, 'must be any JSON value but null');
     return value;
   }

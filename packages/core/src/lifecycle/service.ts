@@ -81,7 +81,7 @@ export interface ServiceEndInput extends EndInput {
 }
 
 /**
- * An `expiration_time` that applies, as epoch ms: it must be in the future (SPEC §7.2), since
+ * An `expiration_time` that applies, as epoch ms: it must be in the future (docs/spec.md §7.2), since
  * accepting one in the past would acknowledge a write that no one can ever read.
  *
  * @throws ContextServicesError `EXPIRATION_IN_PAST`
@@ -100,7 +100,7 @@ export function futureInstant(expirationTime: string, now: number): number {
 
 /**
  * Expiration fields of a body applied to a service at `now`: ttl wins over expiration_time
- * (SPEC §4), which is checked only when it applies.
+ * (docs/spec.md §4), which is checked only when it applies.
  */
 export function withExpiration(
   s: ServiceRecord,
@@ -158,8 +158,8 @@ export function endService(
 }
 
 /**
- * Auto-complete (SPEC §7.3): completed at last update + delay, deterministically. It is not an
- * update (SPEC §7.2): the expiry stays where the last update put it, so whether a reader still
+ * Auto-complete (docs/spec.md §7.3): completed at last update + delay, deterministically. It is not an
+ * update (docs/spec.md §7.2): the expiry stays where the last update put it, so whether a reader still
  * finds the service never depends on when the sweep happened to run.
  */
 export function autoComplete(
@@ -229,7 +229,7 @@ export function associate(
   return { service, states: [], tasks: [], ...written(extensions), events: [ev] };
 }
 
-/** Update expiration (SPEC §4, §7.2). */
+/** Update expiration (docs/spec.md §4, §7.2). */
 export function updateExpiration(
   tenant: string,
   s: ServiceRecord,

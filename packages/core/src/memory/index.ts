@@ -19,7 +19,7 @@ export interface MemoryStoreOptions {
   /**
    * Declare `sharedWriters: true` (default false): engines over this one instance then behave as
    * processes over one database (preconditions, retries, no cache), which is how the scale-out
-   * rules of SPEC §11 are tested without a database.
+   * rules of docs/spec.md §11 are tested without a database.
    */
   sharedWriters?: boolean;
 }

@@ -1,5 +1,5 @@
 /**
- * The change stream's property (SPEC §12), run by every store: random writes (alone and in
+ * The change stream's property (docs/spec.md §12), run by every store: random writes (alone and in
  * concurrent bursts), subscribers that disconnect and resume from their last position, and engine
  * restarts on the same store; each subscriber's received sequence must equal the committed log,
  * filtered, in order, with no gap and no duplicate, and the log must hold exactly the events the

@@ -47,7 +47,7 @@ function coordinationProblem(key: string, value: string): string | undefined {
   return `${key}: lease value ${value} is not {owner, until}`;
 }
 
-/** Change-log entries and floors (SPEC §12): events, not entities or indexes. */
+/** Change-log entries and floors (docs/spec.md §12): events, not entities or indexes. */
 const CHANGE_LOG = /^t[A-Za-z0-9%]*\/l(?:\/\d{16}|w)$/;
 
 interface Loaded {

@@ -1,6 +1,6 @@
 /**
  * The simplified model of the lifecycle model-based tests: plain objects and maps that say what
- * the engine should hold after each command, with the rules of SPEC §7 written as directly as
+ * the engine should hold after each command, with the rules of docs/spec.md §7 written as directly as
  * possible (no keys, no indexes, no cache), so that the engine is checked against an independent
  * statement of the rules.
  */
@@ -95,7 +95,7 @@ export function modelConfig(config: EngineConfig): ModelConfig {
   };
 }
 
-/** SPEC §7.2: an explicit expiration_time holds; else last update + own ttl or the default. */
+/** docs/spec.md §7.2: an explicit expiration_time holds; else last update + own ttl or the default. */
 export function expiresAt(m: LifecycleModel, s: ModelService): number {
   return s.expirationTime ?? s.updated + (s.ttl !== undefined ? s.ttl * 1000 : m.config.lifetime);
 }
@@ -105,7 +105,7 @@ export function isVisible(m: LifecycleModel, s: ModelService): boolean {
   return !s.removed && expiresAt(m, s) > m.now;
 }
 
-/** SPEC §7.3: the auto-complete deadline of an active service, when a delay is known. */
+/** docs/spec.md §7.3: the auto-complete deadline of an active service, when a delay is known. */
 export function autoCompleteAt(m: LifecycleModel, s: ModelService): number | undefined {
   const delay = s.autoAfter ?? m.config.autoCompleteAfter;
   if (s.completed !== undefined || !m.config.autoCompleteEnabled || delay === undefined) return undefined;

@@ -73,7 +73,7 @@ export class AdvanceToDeadlineCommand extends ServiceCommand {
   toString = () => `advanceTo(${JSON.stringify(this.target)}, ${this.kind} ${this.delta})`;
 }
 
-/** Expire (L8) then auto-complete (SPEC §7.3) what is due, exactly as the model predicts. */
+/** Expire (L8) then auto-complete (docs/spec.md §7.3) what is due, exactly as the model predicts. */
 export class SweepCommand implements LifecycleCommand {
   check = () => true;
   async run(m: LifecycleModel, r: LifecycleReal) {
@@ -91,7 +91,7 @@ export class SweepCommand implements LifecycleCommand {
       s.completed = Math.max(at, s.started);
       cascade(s.states.values(), s.completed, true);
       cascade(s.tasks.values(), s.completed, true);
-      // Not an update: the expiry stays where the last update put it (SPEC §7.2).
+      // Not an update: the expiry stays where the last update put it (docs/spec.md §7.2).
     }
   }
   toString = () => 'sweep()';

@@ -190,7 +190,7 @@ export class UpdateExpirationCommand extends ServiceCommand {
     if (this.ttl !== null) body.ttl = this.ttl;
     if (this.offset !== null) body.expiration_time = iso(m.now + this.offset);
     // The body is validated before the service is read.
-    // SPEC §7.2: an instant that applies (no ttl) must be in the future.
+    // docs/spec.md §7.2: an instant that applies (no ttl) must be in the future.
     const past = this.ttl === null && this.offset !== null && this.offset <= 0;
     const expected =
       Object.keys(body).length === 0

@@ -1,5 +1,5 @@
 /**
- * Roles (SPEC §9): writes need `Administrator`, reads `Administrator` or `Supervisor`. How a
+ * Roles (docs/spec.md §9): writes need `Administrator`, reads `Administrator` or `Supervisor`. How a
  * request gets its roles is pluggable ({@link Authorize}); HTTP Basic with a users file whose
  * passwords are scrypt hashes is built in.
  */
@@ -200,7 +200,7 @@ function tooMany(retryAfterSeconds: number): HttpError {
  * keyed by an HMAC of the header under a per-process key), so a client does not pay for scrypt on
  * every request and a repeated bad password costs nothing. scrypt checks run a few at a time with
  * a small queue, and each client has a failure budget (see {@link BasicAuthOptions}): a flood of
- * bad credentials cannot starve authenticated requests nor the store (SPEC §13). Past the queue or
+ * bad credentials cannot starve authenticated requests nor the store (docs/spec.md §13). Past the queue or
  * the budget the answer is 429 `TOO_MANY_REQUESTS` with `Retry-After`.
  *
  * @example
@@ -268,7 +268,7 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Enforce roles: reads (GET, HEAD) need `Administrator` or `Supervisor`, everything else
- * `Administrator` (SPEC §9; the stream export is a GET, the other maintenance routes are writes).
+ * `Administrator` (docs/spec.md §9; the stream export is a GET, the other maintenance routes are writes).
  * No credentials → 401 with `WWW-Authenticate`, wrong role → 403.
  */
 export function requireRoles(

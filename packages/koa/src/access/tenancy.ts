@@ -1,4 +1,4 @@
-/** Multi-tenancy (SPEC §9): the `ContactCenterId` header names a configured tenant by id or name. */
+/** Multi-tenancy (docs/spec.md §9): the `ContactCenterId` header names a configured tenant by id or name. */
 import { ContextServicesError } from '@cxs/core';
 
 /** A configured tenant: its id is the engine's namespace, its name an alias clients may send. */
@@ -43,8 +43,8 @@ export function checkTenants(tenants: unknown): Tenant[] {
 }
 
 /**
- * Build the resolver. With no tenants the header is ignored (single-tenant, SPEC §9). Otherwise
- * the header must name a tenant by id or by name, else the two documented errors of SPEC §2.1.
+ * Build the resolver. With no tenants the header is ignored (single-tenant, docs/spec.md §9). Otherwise
+ * the header must name a tenant by id or by name, else the two documented errors of docs/spec.md §2.1.
  */
 export function tenantResolver(tenants: readonly Tenant[] | undefined): TenantResolver {
   if (tenants === undefined || tenants.length === 0) return () => '';

@@ -1,4 +1,4 @@
-/** CSV (RFC 4180) cells and rows for the file export (SPEC §8.2). */
+/** CSV (RFC 4180) cells and rows for the file export (docs/spec.md §8.2). */
 
 /** First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection). */
 const FORMULA_START = /^[=+\-@\t\r]/;

@@ -1,5 +1,5 @@
 /**
- * Export to files (SPEC §8.2): three files, services / states / tasks, in JSON (an array of rows)
+ * Export to files (docs/spec.md §8.2): three files, services / states / tasks, in JSON (an array of rows)
  * or CSV (a header, then one row per entity, nested objects and extensions as JSON text). Every
  * state and task row carries its `service_id`. Written with bounded buffers: memory stays flat.
  */
@@ -125,7 +125,7 @@ class RowFile {
 
   /**
    * Give the whole file its final name: a hard link fails if the name is taken (never overwrite),
-   * then the temporary name goes. A file under its final name is always complete (SPEC §8.2).
+   * then the temporary name goes. A file under its final name is always complete (docs/spec.md §8.2).
    */
   async publish(): Promise<void> {
     await link(partialName(this.path), this.path);

@@ -1,11 +1,11 @@
-/** Request bodies (SPEC §2, §10): content type, size limit, strict UTF-8, JSON syntax. */
+/** Request bodies (docs/spec.md §2, §10): content type, size limit, strict UTF-8, JSON syntax. */
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from './errors.js';
 
-/** The default body limit: 1 MiB (SPEC §10). */
+/** The default body limit: 1 MiB (docs/spec.md §10). */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
-/** The default time a client has to send a whole request body: 30 s (SPEC §13). */
+/** The default time a client has to send a whole request body: 30 s (docs/spec.md §13). */
 export const DEFAULT_BODY_TIMEOUT = 30_000;
 
 /**
@@ -22,7 +22,7 @@ const UTF8_NAMES = new Set(['utf-8', 'utf8']);
 
 /**
  * Check the content type of a request that has a body: `application/json` with or without a
- * `charset` (UTF-8 only: `utf-8` or `utf8`, any case, quoted or not), or none at all (SPEC §2).
+ * `charset` (UTF-8 only: `utf-8` or `utf8`, any case, quoted or not), or none at all (docs/spec.md §2).
  * Anything else → 415.
  */
 export function checkContentType(header: string | undefined): void {

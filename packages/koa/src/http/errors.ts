@@ -1,6 +1,6 @@
 /**
  * The one error path of the HTTP adapter: every failure, from the core, from Koa, from the router
- * or unexpected, becomes the JSON body `{message, exception, code}` of SPEC §2.1 with its status.
+ * or unexpected, becomes the JSON body `{message, exception, code}` of docs/spec.md §2.1 with its status.
  */
 import { type ErrorCode, isContextServicesError } from '@cxs/core';
 import type { Context, Middleware } from 'koa';
@@ -114,7 +114,7 @@ export function isHttpError(e: unknown): e is HttpError {
   return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true;
 }
 
-/** The JSON error body of SPEC §2.1. */
+/** The JSON error body of docs/spec.md §2.1. */
 export interface ErrorBody {
   message: string;
   exception: string;
@@ -136,7 +136,7 @@ export interface ErrorResponse {
 /**
  * What a client is told for a core error answered with a 5xx: the core's message names the data
  * path and the OS error (`LevelDB write failed at /srv/data: IO error: … No space left on device`),
- * which is for the log only (SPEC §2.1: never internals in an answer).
+ * which is for the log only (docs/spec.md §2.1: never internals in an answer).
  */
 const GENERIC_5XX: Partial<Record<string, string>> = {
   STORE_FAILED: 'The store failed to complete the operation; the server log has the details',
@@ -175,7 +175,7 @@ function fromMapping(
  * the rule); unexpected errors answer a generic message, never a stack trace. `notFoundStatus`
  * applies to the resource the URL addresses: a not-found error whose `details.field` names a body
  * field (a task's `state_id`, a state's `previous_state_id`, a transition's `from.state_id`) is a
- * bad reference in the request and stays 400 (SPEC L3, L5).
+ * bad reference in the request and stays 400 (docs/spec.md L3, L5).
  */
 export function toErrorResponse(error: unknown, notFoundStatus: 400 | 404 = 400): ErrorResponse {
   if (isContextServicesError(error)) {
@@ -237,7 +237,7 @@ const CLIENT_GONE = new Set([
 
 /**
  * True for errors the client caused at the transport level: it went away, timed out, or sent
- * bytes that do not parse as HTTP. They are logged at debug level, without stack (SPEC §13).
+ * bytes that do not parse as HTTP. They are logged at debug level, without stack (docs/spec.md §13).
  */
 export function isClientError(error: unknown): boolean {
   const e = error as { code?: unknown; status?: unknown; expose?: unknown } | null;
@@ -256,7 +256,7 @@ function allowedMethods(ctx: Context): string | undefined {
 
 /**
  * The error middleware: put it first in the chain (`createApp` does). Turns every error into the
- * JSON shape of SPEC §2.1; 5xx are logged, never shown. When headers are already sent (a stream
+ * JSON shape of docs/spec.md §2.1; 5xx are logged, never shown. When headers are already sent (a stream
  * failing half-way) the connection is closed so the client sees a truncated body, not a valid one.
  *
  * @example

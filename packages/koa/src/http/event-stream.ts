@@ -1,5 +1,5 @@
 /**
- * Server-Sent Events (SPEC §12) on a Node response, with backpressure: the next entry is pulled
+ * Server-Sent Events (docs/spec.md §12) on a Node response, with backpressure: the next entry is pulled
  * from the change log only once the socket took the previous one, so a slow subscriber costs the
  * server one socket buffer, not a queue. One that stays blocked too long is told where to resume
  * and disconnected.

@@ -1,5 +1,5 @@
 /**
- * JSON array response bodies: streamed for the export (SPEC §8.1) and for list bodies too large to
+ * JSON array response bodies: streamed for the export (docs/spec.md §8.1) and for list bodies too large to
  * be one string, sent whole (with a `Content-Length`) otherwise.
  */
 import { Readable } from 'node:stream';

@@ -1,4 +1,4 @@
-/** Request ids (SPEC §13): the client's `X-Request-Id` when sane, else a fresh one. */
+/** Request ids (docs/spec.md §13): the client's `X-Request-Id` when sane, else a fresh one. */
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 

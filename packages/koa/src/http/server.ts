@@ -6,7 +6,7 @@ import { WRITE_CONTINUE } from './body.js';
 import { endEventStreams } from './event-stream.js';
 
 /**
- * Limits that keep slow or idle clients from holding the server (SPEC §13), in milliseconds.
+ * Limits that keep slow or idle clients from holding the server (docs/spec.md §13), in milliseconds.
  * Node answers a request whose headers (or whole request) are late with a bare 408 and closes the
  * connection; a late body is answered by the router's `bodyTimeout` first, in the JSON shape.
  */

@@ -1,5 +1,5 @@
 /**
- * Health endpoints (SPEC §13): liveness, readiness and (when given a source) metrics, on a router
+ * Health endpoints (docs/spec.md §13): liveness, readiness and (when given a source) metrics, on a router
  * of their own so that they can be served at the server root, outside the base path and without
  * credentials, beside the Context Services routes.
  */
@@ -40,7 +40,7 @@ function reasonOf(error: unknown): { message: string; code: string } {
 
 /**
  * A router with `GET /healthz` (200 while the process serves), `GET /readyz` (200 when the store
- * answers a read and accepts a write, else 503 with the reason in the JSON error shape of SPEC
+ * answers a read and accepts a write, else 503 with the reason in the JSON error shape of docs/spec.md
  * §2.1), and `GET /metrics` when `options.metrics` is given. No credentials are asked: mount it
  * outside any authentication. Answers are never cached (`Cache-Control: no-store`).
  *

@@ -1,4 +1,4 @@
-/** The change stream (SPEC §12): `GET <base>/events`, Server-Sent Events. */
+/** The change stream (docs/spec.md §12): `GET <base>/events`, Server-Sent Events. */
 import { ContextServicesError, type RawQuery } from '@cxs/core';
 import { writeEventStream } from '../http/event-stream.js';
 import type { QueryParam, RouteSpec } from './spec.js';

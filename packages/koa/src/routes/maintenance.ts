@@ -1,4 +1,4 @@
-/** Maintenance routes (SPEC §8): export stream, export to files, purge. */
+/** Maintenance routes (docs/spec.md §8): export stream, export to files, purge. */
 import { join } from 'node:path';
 import { ContextServicesError, parseExportQuery } from '@cxs/core';
 import { type ExportFormat, exportToFiles } from '../export/files.js';
@@ -15,7 +15,7 @@ function format(raw: unknown): ExportFormat {
 }
 
 /**
- * The directory of a tenant's file exports: `<export dir>/<tenant id>/` (SPEC §8.2), the id
+ * The directory of a tenant's file exports: `<export dir>/<tenant id>/` (docs/spec.md §8.2), the id
  * percent-encoded so that no id can name a path outside it (`/`, `..`).
  */
 export function tenantExportDir(exportDir: string, tenant: string | undefined): string {

@@ -1,4 +1,4 @@
-/** The query parameters of SPEC §5 and §8, for validation of names and for the OpenAPI document. */
+/** The query parameters of docs/spec.md §5 and §8, for validation of names and for the OpenAPI document. */
 import { ContextServicesError, type RawQuery } from '@cxs/core';
 import type { QueryParam } from './spec.js';
 
@@ -77,19 +77,19 @@ const SELECTION: readonly QueryParam[] = [
   },
 ];
 
-/** SPEC §8.1. */
+/** docs/spec.md §8.1. */
 export const EXPORT_QUERY: readonly QueryParam[] = [
   ...SELECTION,
   bool('export_content', 'false: an array of service ids (default); true: full services'),
 ];
 
-/** SPEC §8.2. */
+/** docs/spec.md §8.2. */
 export const FILES_QUERY: readonly QueryParam[] = [
   ...SELECTION,
   { name: 'format', kind: { enum: ['json', 'csv'] }, description: 'File format (default json)' },
 ];
 
-/** The parameters of `raw` the operation knows; the others are dropped (lenient mode, SPEC §5). */
+/** The parameters of `raw` the operation knows; the others are dropped (lenient mode, docs/spec.md §5). */
 export function knownQuery(raw: RawQuery, allowed: readonly QueryParam[]): RawQuery {
   const out: Record<string, string | readonly string[] | undefined> = {};
   for (const p of allowed) if (raw[p.name] !== undefined) out[p.name] = raw[p.name];

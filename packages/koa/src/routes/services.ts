@@ -1,12 +1,12 @@
 /**
- * Service routes of SPEC §4 (SRV.1–4, 10, 11, 14, composite, delete, expiration). Order matters:
+ * Service routes of docs/spec.md §4 (SRV.1–4, 10, 11, 14, composite, delete, expiration). Order matters:
  * literal segments (`start`, `anonymous`) come before the `:service_id` routes they overlap.
  */
 import { parseId, parseServiceListQuery, parseServiceQuery, type Status } from '@cxs/core';
 import { SERVICE_LIST_QUERY, SERVICE_QUERY } from './query-params.js';
 import { type RouteRequest, type RouteSpec, siblingPath } from './spec.js';
 
-/** The status suffixes of list routes (SPEC §5): none = all, `/active`, `/completed`. */
+/** The status suffixes of list routes (docs/spec.md §5): none = all, `/active`, `/completed`. */
 export const SUFFIXES: readonly [string, Status, string][] = [
   ['', 'all', ''],
   ['/active', 'active', ' (active only)'],
@@ -78,7 +78,7 @@ export const serviceRoutes: readonly RouteSpec[] = [
     method: 'POST',
     path: '/services_composite/start',
     operationId: 'compositeStart',
-    summary: 'Find or start a service, a state and a task for each item (SPEC §6)',
+    summary: 'Find or start a service, a state and a task for each item (docs/spec.md §6)',
     query: [],
     body: { schema: 'CompositeStartRequest', required: true },
     response: { status: 200, schema: 'CompositeStartResult' },

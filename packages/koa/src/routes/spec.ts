@@ -45,7 +45,7 @@ export interface RouteRequest {
   /** The tenant of this request for every engine call. */
   readonly call: CallOptions;
   /**
-   * Read the JSON body (SPEC §10 limits); `undefined` when there is none. Typed as the engine
+   * Read the JSON body (docs/spec.md §10 limits); `undefined` when there is none. Typed as the engine
    * parameter it is passed to, unchecked: the engine validates every body at run time (400
    * `VALIDATION_FAILED`), so the adapter casts here, once, instead of checking twice.
    */
@@ -65,7 +65,7 @@ export interface RouteResult {
   location?: string;
 }
 
-/** One route of SPEC §4. */
+/** One route of docs/spec.md §4. */
 export interface RouteSpec {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Koa-router path relative to the base path, parameters as `:name`. */
@@ -81,7 +81,7 @@ export interface RouteSpec {
     schema?: SchemaName;
     array?: boolean;
     stream?: boolean;
-    /** `text/event-stream` (SPEC §12) instead of JSON. */
+    /** `text/event-stream` (docs/spec.md §12) instead of JSON. */
     eventStream?: boolean;
   };
   /**

@@ -1,5 +1,5 @@
 /**
- * State and task routes of SPEC §4 (SRV.5–9, 12, 13, 15–18). Literal segments (`start`,
+ * State and task routes of docs/spec.md §4 (SRV.5–9, 12, 13, 15–18). Literal segments (`start`,
  * `transition`, `active`, `completed`) come before the `:state_id` / `:task_id` routes.
  */
 import { parseId, parseStateListQuery, parseStateQuery, parseTaskListQuery, parseTaskQuery } from '@cxs/core';

@@ -152,7 +152,7 @@ export async function exportCommand(
       if (toFile) {
         // An existing file is never overwritten (and never removed below). The export is written
         // under a temporary name and gets `path` only once whole: a kill -9 never leaves a
-        // truncated file that looks like a backup (SPEC §8.2); the next run removes the leftover.
+        // truncated file that looks like a backup (docs/spec.md §8.2); the next run removes the leftover.
         await removeLeftovers(path);
         if (
           await access(path).then(

@@ -305,7 +305,7 @@ export async function serve(
     onListenerError: (error) => logger.error({ err: error }, 'event listener failed'),
   });
   const exportDir = resolve(String(o['export-dir']));
-  // Partial files of exports a crash interrupted (SPEC §8.2).
+  // Partial files of exports a crash interrupted (docs/spec.md §8.2).
   const leftovers = await removeExportLeftovers(exportDir);
   if (leftovers.length > 0) logger.warn({ files: leftovers }, 'removed partial export files');
   metrics.watch(engine);
