@@ -5,7 +5,7 @@
  * show the service, its states and tasks as they happen, without a reload. Skipped, with the
  * reason, where no Chromium is installed (`apt-get install chromium`; `CHROMIUM_PATH` overrides).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,9 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { hashPassword } from '@cxs/koa';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serve } from '../packages/server/test/cli-helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'packages/server/src/cli/main.ts');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 /** `UPDATE_SCREENSHOTS=1` also writes the README's screenshot (docs/journey-page.png). */
@@ -34,28 +34,6 @@ let origin: string;
 let browser: Browser | undefined;
 
 /** Start `cxs serve` and resolve with its URL once it listens. */
-async function serve(args: string[]): Promise<string> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=source', '--import', 'tsx', CLI, 'serve', '--port', '0', '--log-level', 'warn', ...args],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  server = child;
-  let output = '';
-  return new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk;
-      const m = /listening on (http:\/\/[^\s"]+)/.exec(output);
-      if (m) resolve(m[1] as string);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (c) => {
-      output += c;
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${output}`)));
-  });
-}
-
 const auth = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
@@ -125,7 +103,7 @@ beforeAll(async () => {
       { id: 'globex', name: 'Globex Bank' },
     ]),
   );
-  origin = await serve([
+  const started = await serve([
     '--store',
     'memory',
     '--users',
@@ -133,6 +111,8 @@ beforeAll(async () => {
     '--tenants',
     join(tmp, 'tenants.json'),
   ]);
+  server = started.child;
+  origin = started.url;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
