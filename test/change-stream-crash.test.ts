@@ -5,17 +5,13 @@
  * write's event exactly once, in position order, and new positions go on after the old ones.
  * Finally SIGTERM ends the open stream and the process exits without waiting for it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BASE, send } from '../packages/koa/test/helpers.js';
 import { type SseMessage, sse } from '../packages/koa/test/sse-client.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'packages/server/src/cli/main.ts');
+import { serve } from '../packages/server/test/cli-helpers.js';
 
 let tmp: string;
 beforeAll(async () => {
@@ -24,50 +20,14 @@ beforeAll(async () => {
 afterAll(() => rm(tmp, { recursive: true, force: true }));
 
 /** Start `cxs serve` on LevelDB and resolve once it listens. */
-async function serve(
-  data: string,
-  extra: string[] = [],
-): Promise<{ child: ChildProcess; url: string; exited: Promise<unknown> }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=source',
-      '--import',
-      'tsx',
-      CLI,
-      'serve',
-      '--port',
-      '0',
-      '--log-level',
-      'warn',
-      '--data',
-      data,
-      ...extra,
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (c) => {
-      output += c;
-      const m = /listening on (http:\/\/[^\s"]+)/.exec(output);
-      if (m) resolve(m[1] as string);
-    });
-    child.stderr?.on('data', (c) => {
-      output += c;
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${output}`)));
-  });
-  return { child, url, exited };
-}
+const serveOn = (data: string, extra: string[] = []) => serve(['--data', data, ...extra]);
 
 const start = (url: string, customer: string) =>
   send(`${url}${BASE}/services/start`, 'POST', { customer_id: customer });
 
 it('kill -9 between a write and its delivery: after restart, Last-Event-ID resume delivers it', async () => {
   const data = join(tmp, 'db');
-  const first = await serve(data);
+  const first = await serveOn(data);
   // A subscriber reads a first call, then goes away: its Last-Event-ID is 1.
   const before = await sse(`${first.url}${BASE}/events?since=0`);
   const warm = await start(first.url, 'warm-up');
@@ -87,12 +47,13 @@ it('kill -9 between a write and its delivery: after restart, Last-Event-ID resum
     start(first.url, `in-flight-${i}`).catch(() => undefined),
   );
   first.child.kill('SIGKILL');
-  expect(await first.exited).toBe('SIGKILL');
+  await first.exited;
+  expect(first.child.signalCode).toBe('SIGKILL');
   const settled = await Promise.all(inFlight);
   for (const r of settled) if (r?.status === 201) acked.push(r.json.service_id as string);
 
   // A shutdown timeout longer than the test: a stream that held the shutdown would fail it.
-  const second = await serve(data, ['--shutdown-timeout', '3600']);
+  const second = await serveOn(data, ['--shutdown-timeout', '3600']);
   const resumed = await sse(`${second.url}${BASE}/events`, { 'Last-Event-ID': String(seen?.id) });
   expect(resumed.status).toBe(200);
   const marker = await start(second.url, 'after-restart');

@@ -9,7 +9,8 @@ import { finished } from '../../koa/test/helpers.js';
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const CLI = join(ROOT, 'packages/server/src/cli/main.ts');
+/** The command line's entry point, run from the sources. */
+export const CLI = join(ROOT, 'packages/server/src/cli/main.ts');
 
 /** Spawn `cxs <args>` from the sources, with piped standard streams. */
 export function startCli(args: readonly string[], env: Record<string, string> = {}): ChildProcess {
