@@ -4,7 +4,9 @@
  * bounded cache and emits events after commit. Knows keys and records; knows nothing of HTTP.
  */
 import { LRUCache } from 'lru-cache';
+import { type ActiveEntry, activeEntrySize, idsUnder, writeThrough } from './active-cache.js';
 import type { ChangeLog, LogAppend } from './change-log.js';
+import { Emitter, type Listener } from './emitter.js';
 import { ContextServicesError } from './errors.js';
 import type { ContextEvent } from './events.js';
 import { type ChildKind, lastComponent, prefixEnd, prefixRange, type TenantKeys } from './keys.js';
@@ -61,8 +63,6 @@ export interface ExtensionValues {
   readonly tasks: TaskRecord[];
 }
 
-type Listener = (event: ContextEvent) => void;
-
 /** Writes a commit carries beside its change (coordination keys such as a composite claim). */
 export interface Guard {
   readonly ops: readonly BatchOp[];
@@ -87,31 +87,6 @@ function batchOptions(log: LogAppend, preconditions: readonly Precondition[]): B
   return { ...log.options, preconditions };
 }
 
-/**
- * What the next writes of an active service read again and again: its state and task records and
- * its active markers. Filled by the writes (written through on commit) and by the reads that
- * miss; only with a single writer, where nothing but this engine changes the store.
- */
-interface Hot {
-  /** State and task records by store key: as stored (parsed at the first read), or read. */
-  readonly records: Map<string, StateRecord | TaskRecord | string>;
-  /** Keys of the active-state markers, once known. */
-  activeStates?: Set<string>;
-  /** Keys of the active-task markers (all states), once known. */
-  activeTasks?: Set<string>;
-}
-
-/** LRU weight of a {@link Hot} entry: one per record and marker it holds. */
-const hotSize = (h: Hot) => 1 + h.records.size + (h.activeStates?.size ?? 0) + (h.activeTasks?.size ?? 0);
-
-/** Ids at the end of marker keys under `prefix`, in key order (the order a range read gives). */
-function idsUnder(markers: ReadonlySet<string>, prefix: string): number[] {
-  const keys: string[] = [];
-  for (const k of markers) if (k.startsWith(prefix)) keys.push(k);
-  keys.sort();
-  return keys.map((k) => Number(lastComponent(k)));
-}
-
 export class Repo {
   readonly store: Store;
   /** The change log (docs/spec.md §12): its entries ride in every commit's batch. */
@@ -125,12 +100,11 @@ export class Repo {
   readonly counters = { conflictRetries: 0, conflicts: 0 };
   readonly #cache: LRUCache<string, ServiceRecord> | undefined;
   /** Active services' records and markers by service key (single writer only, as `#cache`). */
-  readonly #hot: LRUCache<string, Hot> | undefined;
+  readonly #hot: LRUCache<string, ActiveEntry> | undefined;
   /** With shared writers: the stored text of each service record read, for its precondition. */
   readonly #raw = new WeakMap<ServiceRecord, string>();
   readonly #queues = new Map<string, Promise<unknown>>();
-  readonly #listeners = new Map<string, Set<Listener>>();
-  readonly #onListenerError: (error: unknown, event: ContextEvent) => void;
+  readonly #events: Emitter;
   #closed = false;
   readonly #budget: number;
   /** Bumped before every write: a read that raced a write must not refill the cache with the old record. */
@@ -153,8 +127,12 @@ export class Repo {
     this.#hot =
       this.#cache === undefined
         ? undefined
-        : new LRUCache<string, Hot>({ max: cacheSize, maxSize: cacheSize * 16, sizeCalculation: hotSize });
-    this.#onListenerError = onListenerError;
+        : new LRUCache<string, ActiveEntry>({
+            max: cacheSize,
+            maxSize: cacheSize * 16,
+            sizeCalculation: activeEntrySize,
+          });
+    this.#events = new Emitter(onListenerError);
   }
 
   /** Run `fn` after every earlier call with the same key has settled (per-service serialization, L7). */
@@ -332,32 +310,13 @@ export class Repo {
   #writeThrough(
     keys: TenantKeys,
     sid: string,
-    hot: Hot | undefined,
+    hot: ActiveEntry | undefined,
     created: boolean,
     active: boolean,
     ops: readonly BatchOp[],
   ): void {
     if (this.#hot === undefined || !active) return;
-    const entry: Hot =
-      hot ??
-      (created
-        ? { records: new Map(), activeStates: new Set(), activeTasks: new Set() }
-        : { records: new Map() });
-    const states = keys.statesPrefix(sid);
-    const tasks = keys.tasksPrefix(sid);
-    const activeStates = keys.activeStatesPrefix(sid);
-    const activeTasks = keys.activeTasksPrefix(sid);
-    for (const op of ops) {
-      const k = op.key;
-      if (op.type === 'put') {
-        if (k.startsWith(states) || k.startsWith(tasks)) entry.records.set(k, op.value);
-        else if (k.startsWith(activeStates)) entry.activeStates?.add(k);
-        else if (k.startsWith(activeTasks)) entry.activeTasks?.add(k);
-      } else if (k.startsWith(states) || k.startsWith(tasks)) entry.records.delete(k);
-      else if (k.startsWith(activeStates)) entry.activeStates?.delete(k);
-      else if (k.startsWith(activeTasks)) entry.activeTasks?.delete(k);
-    }
-    this.#hot.set(keys.service(sid), entry);
+    this.#hot.set(keys.service(sid), writeThrough(keys, sid, hot, created, ops));
   }
 
   /** Ids of the active services under a composite-start match prefix. */
@@ -639,23 +598,10 @@ export class Repo {
   }
 
   on(type: string, listener: Listener): () => void {
-    const set = this.#listeners.get(type) ?? new Set<Listener>();
-    this.#listeners.set(type, set);
-    set.add(listener);
-    return () => set.delete(listener);
+    return this.#events.on(type, listener);
   }
 
   emit(events: readonly ContextEvent[]): void {
-    for (const event of events) {
-      for (const type of [event.type, '*']) {
-        for (const listener of this.#listeners.get(type) ?? []) {
-          try {
-            listener(event);
-          } catch (error) {
-            this.#onListenerError(error, event);
-          }
-        }
-      }
-    }
+    this.#events.emit(events);
   }
 }
