@@ -202,8 +202,8 @@ describe('cxs serve and the page', () => {
   ])(
     'serves the page by default and prints its address; --no-ui and CXS_UI=false turn it off: $args $env → $want',
     async ({ args, env, want }) => {
-      {
-        const s = await serve([...args], { ...env });
+      const s = await serve([...args], { ...env });
+      try {
         expect(s.url, JSON.stringify({ args, env })).toBeDefined();
         const url = s.url as string;
         expect(await status(url, '/ui/'), JSON.stringify({ args, env })).toBe(want);
@@ -211,9 +211,11 @@ describe('cxs serve and the page', () => {
         expect(s.output().includes(`"ui":"${url}/ui/"`)).toBe(want === 200);
         // The API is there either way.
         expect(await status(url, `${BASE}/services/anonymous/x`)).toBe(200);
+      } finally {
+        // Stopped even when an assertion failed: a failing run must not leave a server behind.
         s.child.kill('SIGTERM');
-        expect((await s.done).code).toBe(0);
       }
+      expect((await s.done).code).toBe(0);
     },
   );
 
