@@ -6,25 +6,13 @@
  * this test's own, so that restarting it disturbs no one else). Fixed seeds; the counts are
  * printed for the record.
  */
-import { verifyStoreIntegrity } from '@cxs/core/testing';
+import { seededRandom, verifyStoreIntegrity } from '@cxs/core/testing';
 import { PostgresStore } from '@cxs/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE, type Reply, send } from '../../koa/test/helpers.js';
 import { startEmbeddedPostgres, type TestServer } from '../../postgres/test/embedded-postgres.js';
 import { pgUrl, testSchemas } from '../../postgres/test/pg-harness.js';
 import { type ServeProcess, serveCli, stopServe, waitFor } from './cli-process.js';
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What the clients saw. */
 interface Counts {
@@ -69,7 +57,7 @@ class Clients {
 
   constructor(servers: ServeProcess[], seed: number) {
     this.live = [...servers];
-    this.#random = prng(seed);
+    this.#random = seededRandom(seed);
   }
 
   /** Round-robin over the live servers, so that concurrent writes of one service hit all of them. */
