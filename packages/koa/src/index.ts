@@ -68,7 +68,13 @@ export {
   requestIdOf,
   saneRequestId,
 } from './http/request-id.js';
-export { DEFAULT_LISTEN_LIMITS, type ListenOptions, listen, type ServerHandle } from './http/server.js';
+export {
+  DEFAULT_LISTEN_LIMITS,
+  type ListenLimits,
+  type ListenOptions,
+  listen,
+  type ServerHandle,
+} from './http/server.js';
 export { type OpenApiOptions, openApiDocument, openApiPath, PACKAGE_VERSION } from './openapi.js';
 export { HEALTH_PATHS, type HealthOptions, healthRouter, type MetricsSource } from './ops/health.js';
 export { allRoutes, createRouter, DEFAULT_BASE_PATH, type RouterOptions } from './router.js';

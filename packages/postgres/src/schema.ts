@@ -93,7 +93,7 @@ async function racing<T>(step: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Outcome of {@link migrate}. */
+/** Outcome of the migrations a store runs on open (`PostgresStore.migration`). */
 export interface MigrationResult {
   /** Versions this call applied (empty when another process or an earlier open did). */
   readonly applied: number[];
