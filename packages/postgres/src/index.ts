@@ -12,10 +12,6 @@
  * ```
  */
 export { isUnavailable } from './errors.js';
-export {
-  type OperationEvent,
-  type PostgresStats,
-  PostgresStore,
-  type PostgresStoreOptions,
-} from './postgres-store.js';
+export type { OperationEvent, PostgresStats, PostgresStoreOptions } from './options.js';
+export { PostgresStore } from './postgres-store.js';
 export { MIGRATIONS, type MigrationResult, SCHEMA_VERSION } from './schema.js';

@@ -17,78 +17,16 @@ import {
   checkKey,
   checkRange,
   isContextServicesError,
-  type Precondition,
   type Range,
   type Store,
   type StoreCapabilities,
 } from '@cxs/core';
 import { Pool, type PoolClient } from 'pg';
+import { type Work, writeBatch } from './batch-sql.js';
 import { isRetriable, isUnavailable, storeError } from './errors.js';
+import type { OperationEvent, PostgresStats, PostgresStoreOptions } from './options.js';
 import { type IteratorHost, RangeIterator } from './range-iterator.js';
 import { checkSchemaName, type MigrationResult, migrate, type Tables, tablesOf } from './schema.js';
-
-/** Options of {@link PostgresStore}. Give `connectionString` or `pool`. */
-export interface PostgresStoreOptions {
-  /** A libpq-style URL, e.g. `postgres://cxs@db.internal:5432/cxs`. The store owns its pool. */
-  connectionString?: string;
-  /** A pool you own instead (not ended by `close()`); `poolSize` and the timeouts are then yours. */
-  pool?: Pool;
-  /** Schema holding the tables (created if missing). Default `cxs`. */
-  schema?: string;
-  /** Connections of the store's own pool (default 10). */
-  poolSize?: number;
-  /** How long to wait for a connection before failing with `STORE_UNAVAILABLE` (default 5000 ms). */
-  connectionTimeoutMillis?: number;
-  /** Times a batch is run again after a serialization failure or deadlock (default 10). */
-  maxRetries?: number;
-  /** Entries read per statement by `iterate()` (default 1000). */
-  pageSize?: number;
-  /** Called after every operation, for metrics. Must not throw. */
-  onOperation?: (event: OperationEvent) => void;
-  /**
-   * Called with errors of idle pooled connections (the server restarted, the network dropped).
-   * The pool drops such connections and makes new ones when needed; default: counted only.
-   */
-  onPoolError?: (error: Error) => void;
-}
-
-/** One finished operation, for {@link PostgresStoreOptions.onOperation}. */
-export interface OperationEvent {
-  readonly operation: 'get' | 'getMany' | 'batch' | 'iterate';
-  /** Wall-clock duration in milliseconds (for `iterate`: until the snapshot was taken). */
-  readonly ms: number;
-  /** Transactions run (1 + retries) for `batch`, else 1. */
-  readonly attempts: number;
-  /** `ok`, or the error code thrown. */
-  readonly outcome: 'ok' | 'PRECONDITION_FAILED' | 'CONFLICT' | 'STORE_UNAVAILABLE' | 'STORE_FAILED';
-}
-
-/** What one batch's transaction does. */
-interface Work {
-  readonly preconditions: readonly Precondition[];
-  readonly dels: string[];
-  readonly puts: string[];
-  readonly values: string[];
-  readonly append: AppendOp | undefined;
-}
-
-/** Counters since construction, see {@link PostgresStore.stats}. */
-export interface PostgresStats {
-  /** SQL statements sent (BEGIN and COMMIT included). */
-  statements: number;
-  /** Batches committed. */
-  batches: number;
-  /** Transactions run again after a serialization failure or deadlock. */
-  retries: number;
-  /** Batches refused because a precondition did not hold. */
-  preconditionFailures: number;
-  /** Operations that failed with `STORE_UNAVAILABLE`. */
-  unavailable: number;
-  /** Operations that failed with `STORE_FAILED` or `CONFLICT`. */
-  failures: number;
-  /** Errors of idle pooled connections. */
-  poolErrors: number;
-}
 
 type Status = 'closed' | 'opening' | 'open' | 'closing';
 
@@ -110,14 +48,6 @@ function checkText(what: string, s: string): void {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Digits of an appended position in its key (as `encodePosition` in the core). */
-const POSITION_DIGITS = 16;
-
-/** The first key after every key that starts with `prefix`. */
-function prefixEnd(prefix: string): string {
-  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-}
 
 /**
  * A {@link Store} on PostgreSQL: persistent, shared by any number of processes, with snapshot
@@ -442,8 +372,6 @@ export class PostgresStore implements Store {
   }
 
   async #transaction(pool: Pool, work: Work): Promise<void> {
-    const { preconditions, dels, puts, values, append } = work;
-    const { entries, appends } = this.#tables;
     const client = await pool.connect();
     let broken: unknown;
     try {
@@ -455,86 +383,14 @@ export class PostgresStore implements Store {
       // is claimed by inserting it (a concurrent inserter waits, then finds it).
       await this.#query(client, 'BEGIN ISOLATION LEVEL READ COMMITTED');
       try {
-        const putValue = new Map(puts.map((k, i) => [k, values[i] as string]));
-        const claimed = new Set<string>();
-        if (preconditions.length > 0) {
-          const absent = [...new Set(preconditions.filter((p) => 'absent' in p).map((p) => p.key))].sort();
-          const present = [
-            ...new Set(preconditions.filter((p) => !('absent' in p)).map((p) => p.key)),
-          ].sort();
-          const current = new Map<string, string>();
-          if (present.length > 0) {
-            const { rows } = await this.#query<{ key: string; value: string }>(
-              client,
-              `SELECT key, value FROM ${entries} WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE`,
-              [present],
-            );
-            for (const r of rows) current.set(r.key, r.value);
-          }
-          if (absent.length > 0) {
-            // The batch's own value when it writes the key, else a placeholder deleted below.
-            const { rows } = await this.#query<{ key: string }>(
-              client,
-              `INSERT INTO ${entries} (key, value) SELECT * FROM unnest($1::text[], $2::text[])
-               ON CONFLICT (key) DO NOTHING RETURNING key`,
-              [absent, absent.map((k) => putValue.get(k) ?? '')],
-            );
-            for (const r of rows) claimed.add(r.key);
-          }
-          for (const p of preconditions) {
-            const holds = 'absent' in p ? claimed.has(p.key) : current.get(p.key) === p.value;
-            if (!holds) {
-              this.#stats.preconditionFailures++;
-              throw new ContextServicesError(
-                'PRECONDITION_FAILED',
-                'A precondition of the batch does not hold',
-                {
-                  details: { key: p.key },
-                },
-              );
-            }
-          }
-        }
-        // Placeholders of claimed keys the batch does not write go again.
-        const deletes = [
-          ...dels,
-          ...[...claimed].filter((k) => !putValue.has(k) && !dels.includes(k)),
-        ].sort();
-        if (deletes.length > 0) {
-          await this.#query(client, `DELETE FROM ${entries} WHERE key = ANY($1::text[])`, [deletes]);
-        }
-        const upserts = puts.filter((k) => !claimed.has(k)).sort();
-        if (upserts.length > 0) {
-          await this.#query(
-            client,
-            `INSERT INTO ${entries} (key, value) SELECT * FROM unnest($1::text[], $2::text[])
-             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-            [upserts, upserts.map((k) => putValue.get(k) as string)],
-          );
-        }
-        if (append !== undefined) {
-          // Last: the counter row is locked from here to COMMIT (see the class comment). A prefix
-          // without a row starts after the last key stored under it (COALESCE reads the entries
-          // only then; with a row, the conflict branch counts on from the row's current value).
-          const n = append.values.length;
-          await this.#query(
-            client,
-            `WITH counter AS (
-               INSERT INTO ${appends} (prefix, last)
-               VALUES ($1, COALESCE(
-                 (SELECT last FROM ${appends} WHERE prefix = $1),
-                 (SELECT substr(key, $2)::bigint FROM ${entries}
-                   WHERE key > $1 AND key < $3 ORDER BY key DESC LIMIT 1),
-                 0) + $4::bigint)
-               ON CONFLICT (prefix) DO UPDATE SET last = ${appends}.last + $4::bigint
-               RETURNING last
-             )
-             INSERT INTO ${entries} (key, value)
-             SELECT $1 || lpad((counter.last - $4::bigint + v.n)::text, ${POSITION_DIGITS}, '0'), v.value
-             FROM counter, unnest($5::text[]) WITH ORDINALITY AS v(value, n)`,
-            [append.prefix, append.prefix.length + 1, prefixEnd(append.prefix), n, append.values],
-          );
-        }
+        await writeBatch(
+          (text, values) => this.#query(client, text, values),
+          this.#tables,
+          work,
+          () => {
+            this.#stats.preconditionFailures++;
+          },
+        );
         await this.#query(client, 'COMMIT');
       } catch (error) {
         if (isUnavailable(error)) broken = error;
