@@ -11,7 +11,7 @@ export {
   type ContextEventType,
   type EventOf,
 } from './events.js';
-export { encodePosition, escapeComponent, unescapeComponent } from './keys.js';
+export { encodePosition, escapeComponent, POSITION_WIDTH, prefixEnd, unescapeComponent } from './keys.js';
 export {
   parseExportQuery,
   parseId,

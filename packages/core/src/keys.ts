@@ -72,14 +72,14 @@ export function encodeId(id: number): string {
 }
 
 /** Digits of a change-log position: every safe integer fits. */
-const POSITION_WIDTH = 16;
+export const POSITION_WIDTH = 16;
 
 /** Fixed-width, order-preserving encoding of a change-log position (a safe integer ≥ 0). */
 export function encodePosition(position: number): string {
   return String(position).padStart(POSITION_WIDTH, '0');
 }
 
-/** The first key after every key that starts with `prefix` (prefixes here end in `/`). */
+/** The first key after every key that starts with `prefix` (its exclusive upper bound). */
 export function prefixEnd(prefix: string): string {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }

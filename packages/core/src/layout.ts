@@ -9,7 +9,7 @@ import type { ChildKind, TenantKeys } from './keys.js';
 import { prefixRange } from './keys.js';
 import type { Change } from './lifecycle.js';
 import { type ServiceRecord, type StateRecord, storedBytes, type TaskRecord, valueBytes } from './records.js';
-import type { Before } from './repo.js';
+import type { Before } from './repo-types.js';
 import type { BatchOp, Store } from './store.js';
 
 /** A change as stored: puts of child records and extension values, and the service record with its new size. */

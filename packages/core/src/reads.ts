@@ -17,7 +17,7 @@ import { invalid, serviceNotFound, stateNotFound, taskNotFound } from './errors.
 import { encodeTime, lastComponent, prefixEnd, type TenantKeys } from './keys.js';
 import { parseId } from './query.js';
 import type { ServiceRecord, StateRecord, TaskRecord } from './records.js';
-import type { Children } from './repo.js';
+import type { Children } from './repo-types.js';
 import { parseInstant } from './time.js';
 import { checkString, isServiceId } from './validate.js';
 import { byStart, extensionFilters, needsChildren, serviceView, stateView, taskView } from './views.js';

@@ -12,7 +12,7 @@ import type { TenantKeys } from './keys.js';
 import * as rules from './lifecycle.js';
 import { parseId } from './query.js';
 import { type ServiceRecord, type StateRecord, type TaskRecord, typeKey } from './records.js';
-import type { Before, Guard } from './repo.js';
+import type { Before, Guard } from './repo-types.js';
 import {
   AssociateBody,
   ServiceEndEvent,

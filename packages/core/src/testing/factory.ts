@@ -42,3 +42,15 @@ export async function dumpStore(store: Store): Promise<[string, string][]> {
   for await (const entry of store.iterate({})) out.push(entry);
   return out;
 }
+
+/** Put each entry, in one batch. */
+export async function putAll(store: Store, entries: Record<string, string>): Promise<void> {
+  await store.batch(Object.entries(entries).map(([key, value]) => ({ type: 'put', key, value })));
+}
+
+/** Every entry an iterator yields, in order. */
+export async function collect(it: AsyncIterable<[string, string]>): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for await (const e of it) out.push(e);
+  return out;
+}

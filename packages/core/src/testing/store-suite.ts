@@ -7,8 +7,17 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isContextServicesError } from '../errors.js';
 import type { BatchOp, Precondition, Range, Store } from '../store.js';
 import { appendTests } from './append-suite.js';
-import { disposeStore, dumpStore, openStore, reopenStore, type StoreFactory } from './factory.js';
+import {
+  collect,
+  disposeStore,
+  dumpStore,
+  openStore,
+  putAll,
+  reopenStore,
+  type StoreFactory,
+} from './factory.js';
 import { fcParams } from './params.js';
+import { expectPreconditionFailed, preconditionTests } from './precondition-suite.js';
 
 /** The entries a range selects from a plain map: the reference semantics of `Store.iterate`. */
 export function modelRange(model: ReadonlyMap<string, string>, range: Range): [string, string][] {
@@ -23,16 +32,6 @@ export function modelRange(model: ReadonlyMap<string, string>, range: Range): [s
   if (range.reverse) keys.reverse();
   if (range.limit !== undefined && range.limit >= 0) keys = keys.slice(0, range.limit);
   return keys.map((k) => [k, model.get(k) as string]);
-}
-
-async function collect(it: AsyncIterable<[string, string]>): Promise<[string, string][]> {
-  const out: [string, string][] = [];
-  for await (const e of it) out.push(e);
-  return out;
-}
-
-async function putAll(store: Store, entries: Record<string, string>): Promise<void> {
-  await store.batch(Object.entries(entries).map(([key, value]) => ({ type: 'put', key, value })));
 }
 
 // Keys from a small ASCII alphabet that includes the separators of the key codec, so that random
@@ -194,15 +193,6 @@ function storeCommands(factory: StoreFactory, snapshots: boolean): fc.Arbitrary<
   return cmds;
 }
 
-/** `error` is the store's `PRECONDITION_FAILED` naming `key`. */
-function expectPreconditionFailed(error: unknown, key: string): void {
-  expect(
-    isContextServicesError(error) && error.code === 'PRECONDITION_FAILED',
-    `expected PRECONDITION_FAILED, got ${String(error)}`,
-  ).toBe(true);
-  expect((error as { details?: Record<string, unknown> }).details?.key).toBe(key);
-}
-
 async function rejectsClosed(p: Promise<unknown>): Promise<void> {
   const error = await p.then(
     () => undefined,
@@ -258,130 +248,7 @@ export function storeConformanceSuite(name: string, factory: StoreFactory, optio
       },
     );
 
-    it('writes a batch whose preconditions hold, values and absences, several at once', async () => {
-      await putAll(store, { a: '1', b: '' });
-      await store.batch([{ type: 'put', key: 'a', value: '2' }], {
-        preconditions: [{ key: 'a', value: '1' }],
-      });
-      expect(await store.get('a')).toBe('2');
-      await store.batch([{ type: 'put', key: 'n', value: 'new' }], {
-        preconditions: [{ key: 'n', absent: true }],
-      });
-      expect(await store.get('n')).toBe('new');
-      // An empty string is a value, not an absence.
-      await store.batch(
-        [
-          { type: 'del', key: 'b' },
-          { type: 'put', key: 'c', value: '3' },
-        ],
-        {
-          preconditions: [
-            { key: 'a', value: '2' },
-            { key: 'b', value: '' },
-            { key: 'c', absent: true },
-            { key: 'n', value: 'new' },
-          ],
-        },
-      );
-      await store.batch([{ type: 'put', key: 'd', value: '4' }], { preconditions: [] });
-      expect(await dumpStore(store)).toEqual([
-        ['a', '2'],
-        ['c', '3'],
-        ['d', '4'],
-        ['n', 'new'],
-      ]);
-    });
-
-    it('writes nothing of a batch whose precondition fails, and names the key', async () => {
-      await putAll(store, { a: '1', b: '' });
-      const before = await dumpStore(store);
-      const failing: [BatchOp[], Precondition[], string][] = [
-        [[{ type: 'put', key: 'x', value: '1' }], [{ key: 'a', value: '2' }], 'a'],
-        [[{ type: 'put', key: 'x', value: '1' }], [{ key: 'a', absent: true }], 'a'],
-        [[{ type: 'put', key: 'x', value: '1' }], [{ key: 'b', absent: true }], 'b'],
-        [[{ type: 'del', key: 'a' }], [{ key: 'missing', value: '' }], 'missing'],
-        [
-          [
-            { type: 'del', key: 'a' },
-            { type: 'put', key: 'x', value: '1' },
-          ],
-          [
-            { key: 'a', value: '1' },
-            { key: 'b', value: 'other' },
-          ],
-          'b',
-        ],
-      ];
-      for (const [ops, preconditions, key] of failing) {
-        const error = await store.batch(ops, { preconditions }).then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        expectPreconditionFailed(error, key);
-        expect(await dumpStore(store)).toEqual(before);
-      }
-    });
-
-    it('lets exactly one of N concurrent batches conditioned on the same value win', async () => {
-      await putAll(store, { counter: '0' });
-      const read = (await store.get('counter')) as string;
-      const outcomes = await Promise.all(
-        Array.from({ length: 16 }, (_, i) =>
-          store
-            .batch(
-              [
-                { type: 'put', key: 'counter', value: String(Number(read) + 1) },
-                { type: 'put', key: `winner/${String(i).padStart(2, '0')}`, value: '' },
-              ],
-              { preconditions: [{ key: 'counter', value: read }] },
-            )
-            .then(
-              () => 'won',
-              (e: unknown) => (isContextServicesError(e) ? e.code : String(e)),
-            ),
-        ),
-      );
-      expect(outcomes.filter((o) => o === 'won')).toHaveLength(1);
-      expect(outcomes.filter((o) => o !== 'won')).toEqual(Array(15).fill('PRECONDITION_FAILED'));
-      expect(await store.get('counter')).toBe('1');
-      expect(await collect(store.iterate({ gte: 'winner/', lt: 'winner0' }))).toHaveLength(1);
-      // Batches without preconditions issued at the same time are not held back by the losers.
-      const mixed = await Promise.all([
-        store.batch([{ type: 'put', key: 'free/1', value: '' }]),
-        store
-          .batch([{ type: 'put', key: 'free/2', value: '' }], {
-            preconditions: [{ key: 'counter', value: 'stale' }],
-          })
-          .catch((e: unknown) => (isContextServicesError(e) ? e.code : e)),
-        store.batch([{ type: 'put', key: 'free/3', value: '' }], {
-          preconditions: [{ key: 'free/1', value: '' }],
-        }),
-      ]);
-      expect(mixed).toEqual([undefined, 'PRECONDITION_FAILED', undefined]);
-      expect((await collect(store.iterate({ gte: 'free/', lt: 'free0' }))).map(([k]) => k)).toEqual([
-        'free/1',
-        'free/3',
-      ]);
-    });
-
-    it('rejects malformed preconditions with a TypeError and writes nothing', async () => {
-      await putAll(store, { keep: 'x' });
-      const op: BatchOp[] = [{ type: 'put', key: 'a', value: '1' }];
-      const bad: unknown[] = [
-        'nope',
-        { preconditions: 'nope' },
-        { preconditions: [null] },
-        { preconditions: [{ key: 1, value: 'x' }] },
-        { preconditions: [{ key: 'keep' }] },
-        { preconditions: [{ key: 'keep', value: 2 }] },
-        { preconditions: [{ key: 'keep', absent: false }] },
-        { preconditions: [{ key: 'keep', value: 'x', absent: true }] },
-      ];
-      for (const options of bad) {
-        await expect(store.batch(op, options as never)).rejects.toThrow(TypeError);
-      }
-      expect(await dumpStore(store)).toEqual([['keep', 'x']]);
-    });
+    preconditionTests(() => store);
 
     it('gets what was put, undefined for what was not, and getMany keeps the order asked', async () => {
       await putAll(store, { b: '2', a: '1', 'a/b': '', c: 'é✓😀' });
