@@ -14,7 +14,22 @@ interface Reply {
   body: string;
 }
 
-function send(agent: Agent, url: URL, method: string, path: string, body?: string): Promise<Reply> {
+/**
+ * One request. A keep-alive socket the server closed as idle (its `keepAliveTimeout`) while this
+ * request was being written to it fails with ECONNRESET before the server saw anything: that
+ * request is sent again once on a fresh socket, as Node's documentation of `request.reusedSocket`
+ * advises. Any other error is a failure.
+ */
+async function send(agent: Agent, url: URL, method: string, path: string, body?: string): Promise<Reply> {
+  try {
+    return await sendOnce(agent, url, method, path, body);
+  } catch (err) {
+    if ((err as { reusedSocketReset?: boolean }).reusedSocketReset !== true) throw err;
+    return sendOnce(agent, url, method, path, body);
+  }
+}
+
+function sendOnce(agent: Agent, url: URL, method: string, path: string, body?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -38,7 +53,10 @@ function send(agent: Agent, url: URL, method: string, path: string, body?: strin
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (req.reusedSocket && err.code === 'ECONNRESET') Object.assign(err, { reusedSocketReset: true });
+      reject(err);
+    });
     req.end(body);
   });
 }
