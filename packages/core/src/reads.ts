@@ -212,9 +212,16 @@ export async function listServices(
     }
     return true;
   };
+  // Records are read a chunk at a time, the first no larger than the page (a page of a long list
+  // reads only its own records), each next one twice the last (filters that drop many entries do
+  // not make many small reads), up to 256.
+  const needed = () => offset - skipped + limit - out.length;
+  let size = Math.min(256, needed());
   for await (const [k] of ctx.repo.store.iterate(range)) {
     chunk.push(lastComponent(k));
-    if (chunk.length >= 256 && !(await flush())) return out;
+    if (chunk.length < size) continue;
+    if (!(await flush())) return out;
+    size = Math.min(256, Math.max(size * 2, needed()));
   }
   if (chunk.length > 0) await flush();
   return out;
