@@ -50,3 +50,79 @@ export async function runConcurrent(
 export function secondsSince(t0: number): number {
   return (performance.now() - t0) / 1000;
 }
+
+/** Latency (ms) and CPU time (µs: the whole process, every thread, native work included) of each call. */
+export interface CallSamples {
+  ms: number[];
+  cpuUs: number[];
+}
+
+/**
+ * Time two operations side by side: `rounds` rounds of `perRound` pairs (after `warmup` untimed
+ * pairs), the two calls of a pair back to back and in alternating order (a then b, then b then a),
+ * so that both see the same machine load, heap and caches. The samples of each round, for each.
+ */
+export async function timeInterleaved(
+  rounds: number,
+  perRound: number,
+  warmup: number,
+  a: (i: number) => Promise<unknown>,
+  b: (i: number) => Promise<unknown>,
+): Promise<{ a: CallSamples[]; b: CallSamples[] }> {
+  for (let i = 0; i < warmup; i++) {
+    await a(i);
+    await b(i);
+  }
+  const out = { a: [] as CallSamples[], b: [] as CallSamples[] };
+  const timed = async (fn: (i: number) => Promise<unknown>, i: number, into: CallSamples) => {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await fn(i);
+    into.ms.push(performance.now() - t0);
+    const cpu = process.cpuUsage(cpu0);
+    into.cpuUs.push(cpu.user + cpu.system);
+  };
+  let i = warmup;
+  for (let r = 0; r < rounds; r++) {
+    const ra: CallSamples = { ms: [], cpuUs: [] };
+    const rb: CallSamples = { ms: [], cpuUs: [] };
+    for (let k = 0; k < perRound; k++, i++) {
+      if (k % 2 === 0) {
+        await timed(a, i, ra);
+        await timed(b, i, rb);
+      } else {
+        await timed(b, i, rb);
+        await timed(a, i, ra);
+      }
+    }
+    out.a.push(ra);
+    out.b.push(rb);
+  }
+  return out;
+}
+
+/**
+ * Rounds of samples in one figure: the median of the rounds' p50s (a round disturbed by the
+ * machine's other work moves it little), the p99 of all samples, the median of the rounds' mean
+ * CPU µs per call, and the lowest and highest round p50 (how steady the rounds were).
+ */
+export function summarizeRounds(rounds: readonly CallSamples[]): {
+  p50: number;
+  p99: number;
+  cpuUs: number;
+  p50Range: [number, number];
+  n: number;
+} {
+  const p50s = rounds.map((r) => summarize(r.ms).p50).sort((x, y) => x - y);
+  const cpus = rounds
+    .map((r) => r.cpuUs.reduce((s, v) => s + v, 0) / Math.max(1, r.cpuUs.length))
+    .sort((x, y) => x - y);
+  const all = summarize(rounds.flatMap((r) => r.ms));
+  return {
+    p50: quantile(p50s, 0.5),
+    p99: all.p99,
+    cpuUs: quantile(cpus, 0.5),
+    p50Range: [p50s[0] ?? Number.NaN, p50s[p50s.length - 1] ?? Number.NaN],
+    n: all.n,
+  };
+}

@@ -1,24 +1,48 @@
 /**
- * Scale suite (LevelDB, in process through the engine): latency of listing one customer's
- * services and of starting a task on a random stored service as the number of stored services
- * grows, and of starting a task on services that already hold 1, 100 and 10,000 tasks. At each
- * size from 1e4 on, the stream export's memory is measured in a child process on the same data
- * (./maintenance.ts); the largest data set is then purged under load (./maintenance.ts).
+ * Scale suite (LevelDB, in process through the engine): latency of listing a customer's services
+ * (beside LevelDB's own range read of the same index entries) and of starting a task on a random
+ * stored service as the number of stored services grows, and of starting a task on services that
+ * already hold 1, 100 and 10,000 tasks. At each size from 1e4 on, the stream export's memory is
+ * measured in a child process on the same data (./maintenance.ts); the largest data set is then
+ * purged under load (./maintenance.ts).
  */
 import { type ContextServices, createContextServices } from '@cxs/core';
 import { seededRandom } from '@cxs/core/testing';
 import { LevelStore } from '@cxs/level';
 import { serviceStartBody } from '../lib/conversation.js';
-import { runConcurrent, secondsSince, summarize, timeSequential } from '../lib/stats.js';
+import {
+  runConcurrent,
+  secondsSince,
+  summarize,
+  summarizeRounds,
+  timeInterleaved,
+  timeSequential,
+} from '../lib/stats.js';
 import { log, type SuiteContext } from '../lib/suite.js';
 import { removeDir, tempDir } from '../lib/temp.js';
 import { exportMemory, purgeUnderLoad } from './maintenance.js';
 
-/** The customer whose list is measured: it has 10 services whatever the total. */
-const CUSTOMER = 'scale-customer';
-/** That customer's index entries (key layout of packages/core/src/keys.ts, single-tenant namespace, `-` escaped). */
-const CUSTOMER_INDEX = `t/c/${CUSTOMER.replaceAll('-', '%002d')}/`;
+/** The customers whose lists are measured, in turn: each has 10 services whatever the total. */
+const CUSTOMERS = Array.from({ length: 16 }, (_, c) => `scale-customer-${c}`);
+/** A customer's index entries (key layout of packages/core/src/keys.ts, single-tenant namespace, `-` escaped). */
+const customerIndex = (customer: string) => `t/c/${customer.replaceAll('-', '%002d')}/`;
 const POPULATE_CONCURRENCY = 64;
+
+/** The classic-level methods used here, which the `level` package's types leave out. */
+interface Compactable {
+  compactRange(start: string, end: string): Promise<void>;
+}
+
+/**
+ * Compact the whole key space (LevelDB writes the memtable to a table file, then merges every
+ * level down): the list and the raw range read are measured on a store in the same state at every
+ * size, read from table files, with no background compaction running.
+ */
+async function compactAll(store: LevelStore): Promise<number> {
+  const t0 = performance.now();
+  await (store.db as unknown as Compactable).compactRange('\u0000', '\u007f');
+  return secondsSince(t0);
+}
 
 /** Deterministic pseudo-random integers below `n`, so every run picks the same services. */
 export function prng(seed: number): (n: number) => number {
@@ -43,6 +67,8 @@ interface Figure {
   size: number;
   p50: number;
   p99: number;
+  /** Mean CPU µs per call, where measured. */
+  cpuUs?: number;
 }
 
 /** Records for one curve: every size beside the smallest; the target on the largest. */
@@ -77,6 +103,9 @@ async function servicesCurve(ctx: SuiteContext): Promise<void> {
   const sizes = quick ? [1e3, 1e4] : [1e3, 1e4, 1e5, 1e6];
   const purgeCount = quick ? 1e4 : 1e5;
   const samples = quick ? 300 : 1000;
+  // The list beside the raw range read: rounds of interleaved pairs (./lib/stats.ts).
+  const rounds = quick ? 10 : 20;
+  const pairsPerRound = quick ? 200 : 500;
   const dir = await tempDir('scale');
   const location = `${dir}/data`;
   let level = new LevelStore({ location });
@@ -90,7 +119,8 @@ async function servicesCurve(ctx: SuiteContext): Promise<void> {
   const exports: Awaited<ReturnType<typeof exportMemory>>[] = [];
   let purgeLimit: string | undefined;
   try {
-    for (let i = 0; i < 10; i++) await cs.startService({ ...serviceStartBody(i), customer_id: CUSTOMER });
+    for (const customer of CUSTOMERS)
+      for (let i = 0; i < 10; i++) await cs.startService({ ...serviceStartBody(i), customer_id: customer });
     let populateSeconds = 0;
     for (const size of sizes) {
       const from = sids.length;
@@ -111,8 +141,6 @@ async function servicesCurve(ctx: SuiteContext): Promise<void> {
         purgeLimit = new Date().toISOString();
       }
       log(`scale: ${label(size)} services stored, measuring`);
-      const list = summarize(await timeSequential(samples, 50, () => cs.listCustomerServices(CUSTOMER)));
-      lists.push({ size, p50: list.p50, p99: list.p99 });
       const start = summarize(
         await timeSequential(samples, 50, () =>
           cs.startTask(sids[pick(sids.length)] as string, { task_type: 'follow-up', media_type: 'voice' }),
@@ -126,16 +154,40 @@ async function servicesCurve(ctx: SuiteContext): Promise<void> {
         await timeSequential(samples, 50, () => store.get(`t/s/${sids[pick(sids.length)] as string}/`)),
       );
       raws.push({ size, p50: raw.p50, p99: raw.p99 });
-      // LevelDB's own cost of the list: a raw range read of the customer's index entries (the
-      // engine reads the same range, then the records, mostly from its cache).
-      const rawList = summarize(
-        await timeSequential(samples, 50, async () => {
+      // The list beside LevelDB's own cost of it, a raw range read of the same customer's index
+      // entries (the engine reads that range, then the records from its cache), interleaved, on a
+      // freshly compacted store.
+      rec.fact('scale', `compact before the lists at ${label(size)} services`, {
+        seconds: Math.round((await compactAll(store)) * 10) / 10,
+      });
+      const customer = (i: number) => CUSTOMERS[i % CUSTOMERS.length] as string;
+      const pairs = await timeInterleaved(
+        rounds,
+        pairsPerRound,
+        // Enough for the list's code to be optimized before the first size is measured.
+        1000,
+        async (i) => {
+          const n = (await cs.listCustomerServices(customer(i))).length;
+          if (n !== 10) throw new Error(`scale: the list holds ${n} services, not 10`);
+        },
+        async (i) => {
+          const prefix = customerIndex(customer(i));
           let n = 0;
-          for await (const _ of store.iterate({ gte: CUSTOMER_INDEX, lt: `${CUSTOMER_INDEX}\uffff` })) n++;
+          for await (const _ of store.iterate({ gte: prefix, lt: `${prefix}\uffff` })) n++;
           if (n !== 10) throw new Error(`scale: the customer index holds ${n} entries, not 10`);
-        }),
+        },
       );
-      rawLists.push({ size, p50: rawList.p50, p99: rawList.p99 });
+      for (const [into, samples, what] of [
+        [lists, pairs.a, 'list'],
+        [rawLists, pairs.b, 'raw range read'],
+      ] as const) {
+        const r = summarizeRounds(samples);
+        into.push({ size, p50: r.p50, p99: r.p99, cpuUs: r.cpuUs });
+        rec.fact('scale', `${what} at ${label(size)} services`, {
+          calls: r.n,
+          roundP50Ms: r.p50Range.map((v) => Math.round(v * 10_000) / 10_000),
+        });
+      }
       if (size >= (quick ? 1e3 : 1e4)) {
         await cs.close();
         exports.push(await exportMemory(rec, location, size));
@@ -161,7 +213,31 @@ async function servicesCurve(ctx: SuiteContext): Promise<void> {
           value: lastRaw.p50 / firstRaw.p50,
         },
         target: { on: 'ratio', op: '<=', value: 1.5 },
-        note: 'p50 growth of the list from the smallest size, over the p50 growth of the raw LevelDB range read',
+        note: 'p50 growth of the list from the smallest size, over the p50 growth of the raw LevelDB range read (interleaved, compacted store)',
+      });
+      for (const [name, points] of [
+        ['scale.list-customer-services', lists],
+        ['scale.raw-range-customer-index', rawLists],
+      ] as const) {
+        for (const p of points) {
+          rec.add({
+            name: `${name}.cpu-us@${label(p.size)} services`,
+            value: p.cpuUs as number,
+            unit: 'µs',
+            baseline: { name: `CPU @${label(firstList.size)} services`, value: points[0]?.cpuUs as number },
+            note: 'mean CPU time per call, whole process (LevelDB threads included)',
+          });
+        }
+      }
+      rec.add({
+        name: `scale.list-customer-services.cpu-growth@${label(lastList.size)} services`,
+        value: (lastList.cpuUs as number) / (firstList.cpuUs as number),
+        unit: '×',
+        baseline: {
+          name: `raw range read CPU growth ${label(firstRaw.size)}→${label(lastRaw.size)}`,
+          value: (lastRaw.cpuUs as number) / (firstRaw.cpuUs as number),
+        },
+        note: 'the same growth in CPU time per call',
       });
     }
     curve(rec, 'scale.start-task-random-service', ' services', starts);

@@ -22,6 +22,8 @@ import { parseInstant } from './time.js';
 import { checkString, isServiceId } from './validate.js';
 import { byStart, extensionFilters, needsChildren, serviceView, stateView, taskView } from './views.js';
 
+type ExtensionFilters = ReturnType<typeof extensionFilters>;
+
 const BOOLS = ['active_states', 'completed_states', 'active_tasks', 'completed_tasks'] as const;
 
 /** Validate a typed query from a TypeScript caller the way the HTTP parser would. */
@@ -99,13 +101,22 @@ function embedded<T extends StateRecord | TaskRecord>(
   return list.filter((x) => (x.completed === undefined ? active === true : completed === true));
 }
 
+/**
+ * The view of a service record alone, when the query needs nothing more than the record (no
+ * embedded states or tasks, no extension of its selected): no read, so lists render it in line.
+ */
+function recordView(s: ServiceRecord, q: ServiceQuery, ext: ExtensionFilters): ServiceView | undefined {
+  if (needsChildren(q) || s.ext_names.some(ext.top)) return undefined;
+  return cloneView(serviceView(s, {}, [], [], q, ext), q.extensions !== undefined);
+}
+
 async function renderService(
   ctx: EngineContext,
   keys: TenantKeys,
   s: ServiceRecord,
   q: ServiceQuery,
+  ext: ExtensionFilters = extensionFilters(q.extensions, 'Service'),
 ): Promise<ServiceView | undefined> {
-  const ext = extensionFilters(q.extensions, 'Service');
   if (needsChildren(q)) {
     // Only the records a query embeds, and of their extensions only those it selects.
     const withTasks = Boolean(q.active_tasks || q.completed_tasks);
@@ -177,6 +188,7 @@ export async function listServices(
     lt: to === undefined ? prefixEnd(prefix) : `${prefix}${encodeTime(to)}/`,
   };
   const now = ctx.clock.now();
+  const ext = extensionFilters(q.extensions, 'Service');
   const out: ServiceView[] = [];
   let skipped = 0;
   let chunk: string[] = [];
@@ -194,15 +206,22 @@ export async function listServices(
         skipped++;
         continue;
       }
-      const view = await renderService(ctx, keys, s, q);
+      const view = recordView(s, q, ext) ?? (await renderService(ctx, keys, s, q, ext));
       if (view !== undefined) out.push(view);
       if (out.length >= limit) return false;
     }
     return true;
   };
+  // Records are read a chunk at a time, the first no larger than the page (a page of a long list
+  // reads only its own records), each next one twice the last (filters that drop many entries do
+  // not make many small reads), up to 256.
+  const needed = () => offset - skipped + limit - out.length;
+  let size = Math.min(256, needed());
   for await (const [k] of ctx.repo.store.iterate(range)) {
     chunk.push(lastComponent(k));
-    if (chunk.length >= 256 && !(await flush())) return out;
+    if (chunk.length < size) continue;
+    if (!(await flush())) return out;
+    size = Math.min(256, Math.max(size * 2, needed()));
   }
   if (chunk.length > 0) await flush();
   return out;

@@ -9,6 +9,7 @@ import type { ChangeLog, LogAppend } from './change-log.js';
 import { Emitter, type Listener } from './emitter.js';
 import { ContextServicesError } from './errors.js';
 import type { ContextEvent } from './events.js';
+import { FillGuard } from './fill-guard.js';
 import { type ChildKind, lastComponent, prefixEnd, prefixRange, type TenantKeys } from './keys.js';
 import { layOut } from './layout.js';
 import type { Change } from './lifecycle.js';
@@ -65,6 +66,8 @@ export class Repo {
   /** Bumped before every write: a read that raced a write must not refill the cache with the old record. */
   #writes = 0;
   #writing = 0;
+  /** The same, per service key, for the record cache: writes to other services do not stop a fill. */
+  readonly #fills = new FillGuard();
 
   constructor(
     store: Store,
@@ -116,12 +119,12 @@ export class Repo {
     const key = keys.service(sid);
     const cached = this.#cache?.get(key);
     if (cached !== undefined) return cached;
-    const epoch = this.#writing === 0 ? this.#writes : -1;
+    const since = this.#fills.epoch;
     const raw = await this.store.get(key);
     if (raw === undefined) return undefined;
     const rec = JSON.parse(raw) as ServiceRecord;
     if (this.shared) this.#raw.set(rec, raw);
-    if (epoch === this.#writes) this.#cache?.set(key, rec);
+    if (this.#fills.mayFill(key, since)) this.#cache?.set(key, rec);
     return rec;
   }
 
@@ -138,16 +141,17 @@ export class Repo {
     const out: (ServiceRecord | undefined)[] = sids.map((sid) => this.#cache?.get(keys.service(sid)));
     const missing = sids.flatMap((_, i) => (out[i] === undefined ? [i] : []));
     if (missing.length === 0) return out;
-    const epoch = this.#writing === 0 ? this.#writes : -1;
+    const since = this.#fills.epoch;
     const raws = await this.store.getMany(missing.map((i) => keys.service(sids[i] as string)));
-    const cache = fill && epoch === this.#writes ? this.#cache : undefined;
+    const cache = fill ? this.#cache : undefined;
     missing.forEach((i, j) => {
       const raw = raws[j];
       if (raw === undefined) return;
       const rec = JSON.parse(raw) as ServiceRecord;
       if (this.shared) this.#raw.set(rec, raw);
       out[i] = rec;
-      cache?.set(keys.service(rec.id), rec);
+      const key = keys.service(rec.id);
+      if (cache !== undefined && this.#fills.mayFill(key, since)) cache.set(key, rec);
     });
     return out;
   }
@@ -505,6 +509,7 @@ export class Repo {
     // A failed batch may or may not have reached the store: forget the cached record either way.
     this.#writes++;
     this.#writing++;
+    this.#fills.begin(key);
     this.#cache?.delete(key);
     // Taken out while the batch runs: a failed batch leaves no entry that may be stale.
     const hot = this.#hot?.get(key);
@@ -523,6 +528,7 @@ export class Repo {
       );
     } finally {
       this.#writing--;
+      this.#fills.end(key);
       log.settle();
     }
     this.emit(change.events);
@@ -541,12 +547,14 @@ export class Repo {
     const log = await this.log.append(keys, service, [event]);
     this.#writes++;
     this.#writing++;
+    this.#fills.begin(keys.service(service.id));
     this.#cache?.delete(keys.service(service.id));
     this.#hot?.delete(keys.service(service.id));
     try {
       await this.store.batch([...ops, ...log.ops], batchOptions(log, preconditions));
     } finally {
       this.#writing--;
+      this.#fills.end(keys.service(service.id));
       log.settle();
     }
     this.emit([event]);

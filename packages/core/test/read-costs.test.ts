@@ -26,6 +26,15 @@ class ReadCountingStore extends MemoryStore {
   }
 }
 
+/** A memory store that counts the service records it hands out through `getMany`. */
+class ServiceReadCountingStore extends MemoryStore {
+  records = 0;
+  override async getMany(keys: readonly string[]) {
+    this.records += keys.filter((k) => /^t\/s\/[^/]+\/$/.test(k)).length;
+    return super.getMany(keys);
+  }
+}
+
 /** A service with 20 states carrying `stateExt` characters of attached data each, and 10 small tasks. */
 async function build(stateExt: number) {
   const store = new ReadCountingStore();
@@ -75,4 +84,25 @@ it('docs/spec.md §10: reading part of a service reads only that part, not the e
   expect(large.stateBig).toBeLessThan(205_000);
   await small.close();
   await large.close();
+});
+
+it('a page of a long list reads the records of that page, not a fixed chunk of them', async () => {
+  const store = new ServiceReadCountingStore();
+  // No cache: every record read goes to the store and is counted.
+  const cs = await createContextServices({ store, clock: new SimulatedClock(), config: { cacheSize: 0 } });
+  for (let i = 0; i < 300; i++)
+    await cs.startService({ customer_id: 'C', service_type: i % 2 ? 'odd' : 'even' });
+  const recordsRead = async (q: Parameters<typeof cs.listCustomerServices>[1]) => {
+    store.records = 0;
+    const list = await cs.listCustomerServices('C', q);
+    return { listed: list.length, records: store.records };
+  };
+  expect(await recordsRead({ limit: 5 })).toEqual({ listed: 5, records: 5 });
+  expect(await recordsRead({ limit: 5, offset: 20 })).toEqual({ listed: 5, records: 25 });
+  // A filter drops half of them: the chunks grow until the page is full.
+  const odd = await recordsRead({ limit: 5, service_types: ['odd'] });
+  expect(odd.listed).toBe(5);
+  expect(odd.records).toBeLessThanOrEqual(15);
+  expect(await recordsRead({})).toEqual({ listed: 300, records: 300 });
+  await cs.close();
 });
