@@ -2,10 +2,11 @@
 import type { ContextServices } from '@cxs/core';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
+import { dispatcher, type RouteEntry } from './http/dispatch.js';
 import { errorHandler, fallbackLogger, HttpError, isClientError } from './http/errors.js';
 import { requestId, requestIdOf } from './http/request-id.js';
-import { HEALTH_PATHS, type HealthOptions, healthRouter } from './ops/health.js';
-import { createRouter, type RouterOptions } from './router.js';
+import { HEALTH_PATHS, type HealthOptions, healthRoutes } from './ops/health.js';
+import { type RouterOptions, routeTable } from './router.js';
 
 /** Options of {@link createApp}: the router's, plus the health endpoints and request hooks. */
 export interface AppOptions extends RouterOptions {
@@ -116,10 +117,18 @@ const routeNotFound: Middleware = async (ctx, next) => {
 export function createApp(engine: ContextServices, options: AppOptions = {}): Koa {
   const app = new Koa();
   const { health: healthOptions, onRequest, ...routerOptions } = options;
-  const health = healthOptions === false ? undefined : healthRouter(engine, healthOptions);
+  const health = healthOptions === false ? undefined : healthRoutes(engine, healthOptions);
   const links =
     health === undefined ? {} : healthLinks(healthOptions !== false && healthOptions?.metrics !== undefined);
-  const router = createRouter(engine, { ...routerOptions, links: { ...links, ...routerOptions.links } });
+  const table = routeTable(engine, { ...routerOptions, links: { ...links, ...routerOptions.links } });
+  const prefix = table.prefix.replace(/\/$/, '');
+  const routes: RouteEntry[] = [
+    ...(health ?? []),
+    ...table.routes.map((r) => ({
+      ...r,
+      path: r.path === '/' && prefix !== '' ? prefix : `${prefix}${r.path}`,
+    })),
+  ];
   const logger = options.logger;
   app.use(requestId());
   app.use(errorHandler({ notFoundStatus: options.notFoundStatus ?? 400, ...(logger ? { logger } : {}) }));
@@ -127,15 +136,14 @@ export function createApp(engine: ContextServices, options: AppOptions = {}): Ko
     app.use(requestLogger(logger, { quiet: QUIET, ...(onRequest ? { onRequest } : {}) }));
   }
   app.use(routeNotFound);
-  if (health !== undefined) app.use(health.routes());
+  // One table matched once per request; the same answers as the Router of `createRouter` mounted
+  // with `allowedMethods({ throw: true })` after the health router.
   app.use(
-    router.allowedMethods({
-      throw: true,
-      methodNotAllowed: () => new HttpError('METHOD_NOT_ALLOWED', 'Method not allowed on this route'),
-      notImplemented: () => new HttpError('NOT_IMPLEMENTED', 'Method not implemented'),
+    dispatcher(routes, {
+      ...(options.authorize === undefined ? {} : { authorize: options.authorize }),
+      ...(options.authChallenge === undefined ? {} : { authChallenge: options.authChallenge }),
     }),
   );
-  app.use(router.routes());
   // Errors the error middleware could not answer (a stream failing after its headers).
   app.on('error', (error: unknown) => {
     // A client that goes away, times out or sends garbage mid-response is not a server failure.

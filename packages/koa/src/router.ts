@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { type Authorize, requireRoles } from './access/auth.js';
 import { type Tenant, tenantResolver } from './access/tenancy.js';
 import { DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, readJsonBody } from './http/body.js';
+import type { RouteEntry } from './http/dispatch.js';
 import { errorHandler, HttpError } from './http/errors.js';
 import type { EventStreamOptions } from './http/event-stream.js';
 import { jsonArrayBody } from './http/json-stream.js';
@@ -114,8 +115,26 @@ function checkCaptures(ctx: Context): void {
   }
 }
 
-function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOptions): Middleware {
-  const resolveTenant = tenantResolver(options.tenants);
+/** What every handler of one router shares, computed once. */
+interface Shared {
+  readonly resolveTenant: (header: string | undefined) => string;
+  readonly events: EventStreamOptions;
+}
+
+function sharedOf(options: RouterOptions): Shared {
+  return {
+    resolveTenant: tenantResolver(options.tenants),
+    events: { ...(options.logger ? { logger: options.logger } : {}), ...options.events },
+  };
+}
+
+function handlerFor(
+  spec: RouteSpec,
+  engine: ContextServices,
+  options: RouterOptions,
+  shared: Shared,
+): Middleware {
+  const { resolveTenant, events } = shared;
   const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const bodyTimeout = options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT;
   const exportDir = options.exportDir ?? './exports';
@@ -138,7 +157,7 @@ function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOpt
       requestPath: requestPath(ctx),
       ctx,
       exportDir,
-      events: { ...(options.logger ? { logger: options.logger } : {}), ...options.events },
+      events,
     });
     if (result === undefined) return;
     if (result.location !== undefined) ctx.set('Location', result.location);
@@ -157,26 +176,25 @@ function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOpt
   };
 }
 
+/** The routes of {@link createRouter}, paths relative to `prefix`, in table order. */
+export interface RouteTable {
+  readonly prefix: string;
+  readonly routes: readonly RouteEntry[];
+}
+
 /**
- * Build an `@koa/router` Router serving every route of docs/spec.md §4 (and `GET <prefix>/openapi.json`)
- * on `engine`. Mount it in any Koa app beside your own routes; errors raised inside it already
- * answer the JSON shape of docs/spec.md §2.1. For 404/405 in that shape too, put {@link errorHandler}
- * first in your app and add `router.allowedMethods({ throw: true })`, as `createApp` does.
+ * Every route of docs/spec.md §4 with its handler, plus the public index and OpenAPI document:
+ * the one table that {@link createRouter} registers on a Router and that `createApp` dispatches.
  *
- * @example
- * ```ts
- * const router = createRouter(engine, { prefix: '/genesys/1/cs', notFoundStatus: 404 });
- * app.use(errorHandler()).use(router.routes()).use(router.allowedMethods({ throw: true }));
- * ```
+ * @throws TypeError for a bad `maxResponseStringLength` or `bodyTimeout`.
  */
-export function createRouter(engine: ContextServices, options: RouterOptions = {}): Router {
+export function routeTable(engine: ContextServices, options: RouterOptions = {}): RouteTable {
   const max = options.maxResponseStringLength;
   if (max !== undefined && !(max >= 0))
     throw new TypeError('createRouter: maxResponseStringLength must be a number >= 0');
   if (options.bodyTimeout !== undefined && !(options.bodyTimeout > 0))
     throw new TypeError('createRouter: bodyTimeout must be a number of milliseconds > 0');
   const prefix = options.prefix ?? DEFAULT_BASE_PATH;
-  const router = new Router({ prefix, sensitive: true });
   const version = options.version ?? PACKAGE_VERSION;
   const links = options.links ?? {};
   const doc = openApiDocument(allRoutes, {
@@ -192,32 +210,73 @@ export function createRouter(engine: ContextServices, options: RouterOptions = {
     version,
     links: { self: `${prefix}/`, openapi: `${prefix}/openapi.json`, events: `${prefix}/events`, ...links },
   };
+  const routes: RouteEntry[] = [
+    // The document and the index are public: they answer before the roles check.
+    {
+      name: 'openApi',
+      method: 'GET',
+      path: '/openapi.json',
+      public: true,
+      handler: (ctx) => {
+        ctx.body = doc;
+      },
+    },
+    {
+      name: 'index',
+      method: 'GET',
+      path: '/',
+      public: true,
+      handler: (ctx) => {
+        ctx.body = index;
+      },
+    },
+  ];
+  const shared = sharedOf(options);
+  for (const spec of allRoutes) {
+    routes.push({
+      name: spec.operationId,
+      method: spec.method,
+      path: spec.path,
+      handler: handlerFor(spec, engine, options, shared),
+    });
+  }
+  // The operation list of the original documents associate at a doubled base path; clients written
+  // from it call that path (docs/spec.md §2). Served as an alias, not advertised in the OpenAPI document.
+  const associate = allRoutes.find((r) => r.operationId === 'associate') as RouteSpec;
+  routes.push({
+    name: 'associateDoubledPath',
+    method: associate.method,
+    path: `${DEFAULT_BASE_PATH}${associate.path}`,
+    handler: handlerFor(associate, engine, options, shared),
+  });
+  return { prefix, routes };
+}
+
+/**
+ * Build an `@koa/router` Router serving every route of docs/spec.md §4 (and `GET <prefix>/openapi.json`)
+ * on `engine`. Mount it in any Koa app beside your own routes; errors raised inside it already
+ * answer the JSON shape of docs/spec.md §2.1. For 404/405 in that shape too, put {@link errorHandler}
+ * first in your app and add `router.allowedMethods({ throw: true })`, as `createApp` does.
+ *
+ * @example
+ * ```ts
+ * const router = createRouter(engine, { prefix: '/genesys/1/cs', notFoundStatus: 404 });
+ * app.use(errorHandler()).use(router.routes()).use(router.allowedMethods({ throw: true }));
+ * ```
+ */
+export function createRouter(engine: ContextServices, options: RouterOptions = {}): Router {
+  const { prefix, routes } = routeTable(engine, options);
+  const router = new Router({ prefix, sensitive: true });
   router.use(
     errorHandler({
       notFoundStatus: options.notFoundStatus ?? 400,
       ...(options.logger ? { logger: options.logger } : {}),
     }),
   );
-  // The document and the index are public: registered before the roles check, they answer
-  // before that runs.
-  router.get('openApi', '/openapi.json', (ctx) => {
-    ctx.body = doc;
-  });
-  router.get('index', '/', (ctx) => {
-    ctx.body = index;
-  });
+  for (const r of routes)
+    if (r.public === true) router.register(r.path, [r.method], r.handler, { name: r.name });
   if (options.authorize !== undefined) router.use(requireRoles(options.authorize, options.authChallenge));
-  for (const spec of allRoutes) {
-    router.register(spec.path, [spec.method], handlerFor(spec, engine, options), { name: spec.operationId });
-  }
-  // The operation list of the original documents associate at a doubled base path; clients written
-  // from it call that path (docs/spec.md §2). Served as an alias, not advertised in the OpenAPI document.
-  const associate = allRoutes.find((r) => r.operationId === 'associate') as RouteSpec;
-  router.register(
-    `${DEFAULT_BASE_PATH}${associate.path}`,
-    [associate.method],
-    handlerFor(associate, engine, options),
-    { name: 'associateDoubledPath' },
-  );
+  for (const r of routes)
+    if (r.public !== true) router.register(r.path, [r.method], r.handler, { name: r.name });
   return router;
 }
