@@ -1,5 +1,5 @@
 /** `createRouter`: every route of docs/spec.md §4 on an `@koa/router` Router. */
-import type { ContextServices, RawQuery } from '@cxs/core';
+import type { CallOptions, ContextServices, RawQuery } from '@cxs/core';
 import { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
@@ -15,7 +15,7 @@ import { eventRoutes } from './routes/events.js';
 import { maintenanceRoutes } from './routes/maintenance.js';
 import { checkQueryNames, knownQuery } from './routes/query-params.js';
 import { serviceRoutes } from './routes/services.js';
-import type { RouteSpec } from './routes/spec.js';
+import type { RouteRequest, RouteSpec } from './routes/spec.js';
 import { stateRoutes, taskRoutes } from './routes/states-tasks.js';
 
 /** The documented base path (docs/spec.md §2). */
@@ -107,6 +107,7 @@ function requestPath(ctx: Context): string {
 /** Path segments must be valid percent-encoding (the router would otherwise pass them raw). */
 function checkCaptures(ctx: Context): void {
   for (const raw of (ctx as { captures?: string[] }).captures ?? []) {
+    if (!raw.includes('%')) continue;
     try {
       decodeURIComponent(raw);
     } catch {
@@ -117,48 +118,82 @@ function checkCaptures(ctx: Context): void {
 
 /** What every handler of one router shares, computed once. */
 interface Shared {
+  readonly engine: ContextServices;
   readonly resolveTenant: (header: string | undefined) => string;
   readonly events: EventStreamOptions;
+  readonly exportDir: string;
+  readonly bodyLimit: number;
+  readonly bodyTimeout: number;
+  readonly maxString: number;
+  readonly strict: boolean;
 }
 
-function sharedOf(options: RouterOptions): Shared {
+function sharedOf(engine: ContextServices, options: RouterOptions): Shared {
   return {
+    engine,
     resolveTenant: tenantResolver(options.tenants),
     events: { ...(options.logger ? { logger: options.logger } : {}), ...options.events },
+    exportDir: options.exportDir ?? './exports',
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    bodyTimeout: options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT,
+    maxString: options.maxResponseStringLength ?? Number.POSITIVE_INFINITY,
+    strict: options.strictQuery === true,
   };
 }
 
-function handlerFor(
-  spec: RouteSpec,
-  engine: ContextServices,
-  options: RouterOptions,
-  shared: Shared,
-): Middleware {
-  const { resolveTenant, events } = shared;
-  const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const bodyTimeout = options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT;
-  const exportDir = options.exportDir ?? './exports';
-  const maxString = options.maxResponseStringLength ?? Number.POSITIVE_INFINITY;
-  const strict = options.strictQuery === true;
+/** One request as a handler sees it; the request path (for `Location`) is worked out on demand. */
+class Request implements RouteRequest {
+  readonly #shared: Shared;
+  readonly ctx: Context;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: RawQuery;
+  readonly call: CallOptions;
+
+  constructor(shared: Shared, ctx: Context, query: RawQuery, call: CallOptions) {
+    this.#shared = shared;
+    this.ctx = ctx;
+    this.params = (ctx as unknown as { params: Record<string, string> }).params;
+    this.query = query;
+    this.call = call;
+  }
+
+  get engine(): ContextServices {
+    return this.#shared.engine;
+  }
+
+  get exportDir(): string {
+    return this.#shared.exportDir;
+  }
+
+  get events(): EventStreamOptions {
+    return this.#shared.events;
+  }
+
+  get requestPath(): string {
+    return requestPath(this.ctx);
+  }
+
+  body<T>(): Promise<T> {
+    return readJsonBody(this.ctx.req, this.#shared.bodyLimit, this.#shared.bodyTimeout) as Promise<T>;
+  }
+}
+
+const NO_QUERY: RawQuery = Object.freeze({});
+
+function handlerFor(spec: RouteSpec, shared: Shared): Middleware {
+  const { resolveTenant, maxString, strict } = shared;
+  const known = spec.query;
   return async (ctx) => {
     checkCaptures(ctx);
-    const raw = ctx.query as RawQuery;
-    if (strict) checkQueryNames(raw, spec.query);
-    const query = strict ? raw : knownQuery(raw, spec.query);
-    const header = ctx.get('ContactCenterId');
-    const tenant = resolveTenant(header === '' ? undefined : header);
+    let query = NO_QUERY;
+    if (strict) {
+      query = ctx.query as RawQuery;
+      checkQueryNames(query, known);
+    } else if (known.length > 0) query = knownQuery(ctx.query as RawQuery, known);
+    const header = ctx.req.headers.contactcenterid;
+    const tenant = resolveTenant(typeof header === 'string' && header !== '' ? header : undefined);
     ctx.state.tenant = tenant;
-    const result = await spec.handle({
-      engine,
-      params: (ctx as unknown as { params: Record<string, string> }).params,
-      query,
-      call: tenant === '' ? {} : { tenant },
-      body: <T>() => readJsonBody(ctx.req, limit, bodyTimeout) as Promise<T>,
-      requestPath: requestPath(ctx),
-      ctx,
-      exportDir,
-      events,
-    });
+    const result = await spec.handle(new Request(shared, ctx, query, tenant === '' ? {} : { tenant }));
     if (result === undefined) return;
     if (result.location !== undefined) ctx.set('Location', result.location);
     if (result.body === undefined) {
@@ -170,11 +205,14 @@ function handlerFor(
         ? await jsonArrayBody(result.body, maxString)
         : JSON.stringify(result.body);
       ctx.status = result.status;
-      ctx.type = 'application/json';
+      // What `ctx.type = 'application/json'` sets, without the MIME lookup.
+      ctx.set('Content-Type', JSON_TYPE);
       ctx.body = body;
     }
   };
 }
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** The routes of {@link createRouter}, paths relative to `prefix`, in table order. */
 export interface RouteTable {
@@ -231,13 +269,13 @@ export function routeTable(engine: ContextServices, options: RouterOptions = {})
       },
     },
   ];
-  const shared = sharedOf(options);
+  const shared = sharedOf(engine, options);
   for (const spec of allRoutes) {
     routes.push({
       name: spec.operationId,
       method: spec.method,
       path: spec.path,
-      handler: handlerFor(spec, engine, options, shared),
+      handler: handlerFor(spec, shared),
     });
   }
   // The operation list of the original documents associate at a doubled base path; clients written
@@ -247,7 +285,7 @@ export function routeTable(engine: ContextServices, options: RouterOptions = {})
     name: 'associateDoubledPath',
     method: associate.method,
     path: `${DEFAULT_BASE_PATH}${associate.path}`,
-    handler: handlerFor(associate, engine, options, shared),
+    handler: handlerFor(associate, shared),
   });
   return { prefix, routes };
 }
