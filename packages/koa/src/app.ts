@@ -1,11 +1,12 @@
 /** `createApp`: a complete Koa application on the documented routes. */
 import type { ContextServices } from '@cxs/core';
-import Koa, { type Middleware } from 'koa';
+import Koa, { type Context, type Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { errorHandler, fallbackLogger, HttpError, isClientError } from './http/errors.js';
-import { requestId, requestIdOf } from './http/request-id.js';
-import { HEALTH_PATHS, type HealthOptions, healthRouter } from './ops/health.js';
-import { createRouter, type RouterOptions } from './router.js';
+import { dispatcher, type RouteEntry } from './http/dispatch.js';
+import { answerError, fallbackLogger, HttpError, isClientError } from './http/errors.js';
+import { assignRequestId } from './http/request-id.js';
+import { HEALTH_PATHS, type HealthOptions, healthRoutes } from './ops/health.js';
+import { type RouterOptions, routeTable } from './router.js';
 
 /** Options of {@link createApp}: the router's, plus the health endpoints and request hooks. */
 export interface AppOptions extends RouterOptions {
@@ -49,38 +50,61 @@ export interface RequestLogOptions {
 /**
  * Log one line per request when the response is finished or the connection closes: request id,
  * method, path (without the query string), operation, tenant, user, status, duration in ms. Never
- * bodies or headers (credentials). Put it after {@link requestId}.
+ * bodies or headers (credentials). Put it after `requestId`.
  */
 export function requestLogger(logger: Logger | undefined, options: RequestLogOptions = {}): Middleware {
-  return async (ctx, next) => {
-    const start = process.hrtime.bigint();
-    const done = () => {
-      ctx.res.off('finish', done);
-      ctx.res.off('close', done);
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      const state = ctx.state as { tenant?: unknown; user?: unknown };
-      const info: RequestInfo = {
-        requestId: requestIdOf(ctx) ?? '',
-        method: ctx.method,
-        path: ctx.path,
-        operation: (ctx as { _matchedRouteName?: string })._matchedRouteName ?? 'unmatched',
-        status: ctx.status,
-        ms: Math.round(ms * 10) / 10,
-      };
-      if (typeof state.tenant === 'string' && state.tenant !== '') info.tenant = state.tenant;
-      if (typeof state.user === 'string') info.user = state.user;
-      if (!ctx.res.writableFinished) info.aborted = true;
-      options.onRequest?.(info);
-      if (logger === undefined) return;
-      const { requestId: reqId, ...rest } = info;
-      const line = { reqId, ...rest };
-      if (options.quiet?.has(info.operation)) logger.debug(line, 'request');
-      else logger.info(line, 'request');
-    };
-    ctx.res.once('finish', done);
-    ctx.res.once('close', done);
-    await next();
+  return (ctx, next) => {
+    watchRequest(ctx, logger, options);
+    return next();
   };
+}
+
+const WATCH = Symbol('cxs.requestWatch');
+
+interface Watch {
+  readonly ctx: Context;
+  readonly start: bigint;
+  readonly logger: Logger | undefined;
+  readonly options: RequestLogOptions;
+}
+
+type WatchedResponse = Context['res'] & { [WATCH]?: Watch | undefined };
+
+/**
+ * What {@link requestLogger} does for a request: report it once its response is finished or its
+ * connection closed. A response emits `close` after `finish` as well, so one listener serves both;
+ * the listener is shared by every request and the log line is only built when its level is on.
+ */
+function watchRequest(ctx: Context, logger: Logger | undefined, options: RequestLogOptions): void {
+  const res = ctx.res as WatchedResponse;
+  res[WATCH] = { ctx, start: process.hrtime.bigint(), logger, options };
+  res.once('close', onClose);
+}
+
+function onClose(this: WatchedResponse): void {
+  const watch = this[WATCH];
+  if (watch === undefined) return;
+  this[WATCH] = undefined;
+  const { ctx, logger, options } = watch;
+  const ms = Number(process.hrtime.bigint() - watch.start) / 1e6;
+  const state = ctx.state as { requestId?: unknown; tenant?: unknown; user?: unknown };
+  const info: RequestInfo = {
+    requestId: typeof state.requestId === 'string' ? state.requestId : '',
+    method: ctx.method,
+    path: ctx.path,
+    operation: (ctx as { _matchedRouteName?: string })._matchedRouteName ?? 'unmatched',
+    status: ctx.status,
+    ms: Math.round(ms * 10) / 10,
+  };
+  if (typeof state.tenant === 'string' && state.tenant !== '') info.tenant = state.tenant;
+  if (typeof state.user === 'string') info.user = state.user;
+  if (!this.writableFinished) info.aborted = true;
+  options.onRequest?.(info);
+  if (logger === undefined) return;
+  const level = options.quiet?.has(info.operation) === true ? 'debug' : 'info';
+  if (!logger.isLevelEnabled(level)) return;
+  const { requestId: reqId, ...rest } = info;
+  logger[level]({ reqId, ...rest }, 'request');
 }
 
 /** Health probes and scrapes come every few seconds: their request lines are debug. */
@@ -94,12 +118,28 @@ function healthLinks(metrics: boolean): Record<string, string> {
   };
 }
 
-const routeNotFound: Middleware = async (ctx, next) => {
-  await next();
-  if (ctx.status === 404 && ctx.body === undefined) {
-    throw new HttpError('ROUTE_NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
-  }
-};
+/**
+ * The outer frame of every request, one middleware rather than four: the request id, the request
+ * log and `onRequest`, the error middleware, and 404 for what nothing answered.
+ */
+function requestFrame(
+  notFoundStatus: 400 | 404,
+  logger: Logger | undefined,
+  log: RequestLogOptions | undefined,
+): Middleware {
+  return async (ctx, next) => {
+    assignRequestId(ctx);
+    if (log !== undefined) watchRequest(ctx, logger, log);
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new HttpError('ROUTE_NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
+      }
+    } catch (error) {
+      answerError(ctx, error, notFoundStatus, logger);
+    }
+  };
+}
 
 /**
  * A Koa app serving {@link createRouter}'s routes with: request ids (`X-Request-Id`); the error
@@ -116,26 +156,32 @@ const routeNotFound: Middleware = async (ctx, next) => {
 export function createApp(engine: ContextServices, options: AppOptions = {}): Koa {
   const app = new Koa();
   const { health: healthOptions, onRequest, ...routerOptions } = options;
-  const health = healthOptions === false ? undefined : healthRouter(engine, healthOptions);
+  const health = healthOptions === false ? undefined : healthRoutes(engine, healthOptions);
   const links =
     health === undefined ? {} : healthLinks(healthOptions !== false && healthOptions?.metrics !== undefined);
-  const router = createRouter(engine, { ...routerOptions, links: { ...links, ...routerOptions.links } });
+  const table = routeTable(engine, { ...routerOptions, links: { ...links, ...routerOptions.links } });
+  const prefix = table.prefix.replace(/\/$/, '');
+  const routes: RouteEntry[] = [
+    ...(health ?? []),
+    ...table.routes.map((r) => ({
+      ...r,
+      path: r.path === '/' && prefix !== '' ? prefix : `${prefix}${r.path}`,
+    })),
+  ];
   const logger = options.logger;
-  app.use(requestId());
-  app.use(errorHandler({ notFoundStatus: options.notFoundStatus ?? 400, ...(logger ? { logger } : {}) }));
-  if (logger !== undefined || onRequest !== undefined) {
-    app.use(requestLogger(logger, { quiet: QUIET, ...(onRequest ? { onRequest } : {}) }));
-  }
-  app.use(routeNotFound);
-  if (health !== undefined) app.use(health.routes());
+  const log =
+    logger !== undefined || onRequest !== undefined
+      ? { quiet: QUIET, ...(onRequest ? { onRequest } : {}) }
+      : undefined;
+  app.use(requestFrame(options.notFoundStatus ?? 400, logger, log));
+  // One table matched once per request; the same answers as the Router of `createRouter` mounted
+  // with `allowedMethods({ throw: true })` after the health router.
   app.use(
-    router.allowedMethods({
-      throw: true,
-      methodNotAllowed: () => new HttpError('METHOD_NOT_ALLOWED', 'Method not allowed on this route'),
-      notImplemented: () => new HttpError('NOT_IMPLEMENTED', 'Method not implemented'),
+    dispatcher(routes, {
+      ...(options.authorize === undefined ? {} : { authorize: options.authorize }),
+      ...(options.authChallenge === undefined ? {} : { authChallenge: options.authChallenge }),
     }),
   );
-  app.use(router.routes());
   // Errors the error middleware could not answer (a stream failing after its headers).
   app.on('error', (error: unknown) => {
     // A client that goes away, times out or sends garbage mid-response is not a server failure.

@@ -1,11 +1,12 @@
 /** `createRouter`: every route of docs/spec.md §4 on an `@koa/router` Router. */
-import type { ContextServices, RawQuery } from '@cxs/core';
+import type { CallOptions, ContextServices, RawQuery } from '@cxs/core';
 import { Router } from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { type Authorize, requireRoles } from './access/auth.js';
 import { type Tenant, tenantResolver } from './access/tenancy.js';
 import { DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, readJsonBody } from './http/body.js';
+import type { RouteEntry } from './http/dispatch.js';
 import { errorHandler, HttpError } from './http/errors.js';
 import type { EventStreamOptions } from './http/event-stream.js';
 import { jsonArrayBody } from './http/json-stream.js';
@@ -14,7 +15,7 @@ import { eventRoutes } from './routes/events.js';
 import { maintenanceRoutes } from './routes/maintenance.js';
 import { checkQueryNames, knownQuery } from './routes/query-params.js';
 import { serviceRoutes } from './routes/services.js';
-import type { RouteSpec } from './routes/spec.js';
+import type { RouteRequest, RouteSpec } from './routes/spec.js';
 import { stateRoutes, taskRoutes } from './routes/states-tasks.js';
 
 /** The documented base path (docs/spec.md §2). */
@@ -106,6 +107,7 @@ function requestPath(ctx: Context): string {
 /** Path segments must be valid percent-encoding (the router would otherwise pass them raw). */
 function checkCaptures(ctx: Context): void {
   for (const raw of (ctx as { captures?: string[] }).captures ?? []) {
+    if (!raw.includes('%')) continue;
     try {
       decodeURIComponent(raw);
     } catch {
@@ -114,32 +116,84 @@ function checkCaptures(ctx: Context): void {
   }
 }
 
-function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOptions): Middleware {
-  const resolveTenant = tenantResolver(options.tenants);
-  const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const bodyTimeout = options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT;
-  const exportDir = options.exportDir ?? './exports';
-  const maxString = options.maxResponseStringLength ?? Number.POSITIVE_INFINITY;
-  const strict = options.strictQuery === true;
+/** What every handler of one router shares, computed once. */
+interface Shared {
+  readonly engine: ContextServices;
+  readonly resolveTenant: (header: string | undefined) => string;
+  readonly events: EventStreamOptions;
+  readonly exportDir: string;
+  readonly bodyLimit: number;
+  readonly bodyTimeout: number;
+  readonly maxString: number;
+  readonly strict: boolean;
+}
+
+function sharedOf(engine: ContextServices, options: RouterOptions): Shared {
+  return {
+    engine,
+    resolveTenant: tenantResolver(options.tenants),
+    events: { ...(options.logger ? { logger: options.logger } : {}), ...options.events },
+    exportDir: options.exportDir ?? './exports',
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    bodyTimeout: options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT,
+    maxString: options.maxResponseStringLength ?? Number.POSITIVE_INFINITY,
+    strict: options.strictQuery === true,
+  };
+}
+
+/** One request as a handler sees it; the request path (for `Location`) is worked out on demand. */
+class Request implements RouteRequest {
+  readonly #shared: Shared;
+  readonly ctx: Context;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: RawQuery;
+  readonly call: CallOptions;
+
+  constructor(shared: Shared, ctx: Context, query: RawQuery, call: CallOptions) {
+    this.#shared = shared;
+    this.ctx = ctx;
+    this.params = (ctx as unknown as { params: Record<string, string> }).params;
+    this.query = query;
+    this.call = call;
+  }
+
+  get engine(): ContextServices {
+    return this.#shared.engine;
+  }
+
+  get exportDir(): string {
+    return this.#shared.exportDir;
+  }
+
+  get events(): EventStreamOptions {
+    return this.#shared.events;
+  }
+
+  get requestPath(): string {
+    return requestPath(this.ctx);
+  }
+
+  body<T>(): Promise<T> {
+    return readJsonBody(this.ctx.req, this.#shared.bodyLimit, this.#shared.bodyTimeout) as Promise<T>;
+  }
+}
+
+const NO_QUERY: RawQuery = Object.freeze({});
+
+function handlerFor(spec: RouteSpec, shared: Shared): Middleware {
+  const { resolveTenant, maxString, strict } = shared;
+  const known = spec.query;
   return async (ctx) => {
     checkCaptures(ctx);
-    const raw = ctx.query as RawQuery;
-    if (strict) checkQueryNames(raw, spec.query);
-    const query = strict ? raw : knownQuery(raw, spec.query);
-    const header = ctx.get('ContactCenterId');
-    const tenant = resolveTenant(header === '' ? undefined : header);
+    let query = NO_QUERY;
+    if (strict) {
+      query = ctx.query as RawQuery;
+      checkQueryNames(query, known);
+    } else if (known.length > 0) query = knownQuery(ctx.query as RawQuery, known);
+    const header = ctx.req.headers.contactcenterid;
+    const tenant = resolveTenant(typeof header === 'string' && header !== '' ? header : undefined);
     ctx.state.tenant = tenant;
-    const result = await spec.handle({
-      engine,
-      params: (ctx as unknown as { params: Record<string, string> }).params,
-      query,
-      call: tenant === '' ? {} : { tenant },
-      body: <T>() => readJsonBody(ctx.req, limit, bodyTimeout) as Promise<T>,
-      requestPath: requestPath(ctx),
-      ctx,
-      exportDir,
-      events: { ...(options.logger ? { logger: options.logger } : {}), ...options.events },
-    });
+    const result = await spec.handle(new Request(shared, ctx, query, tenant === '' ? {} : { tenant }));
     if (result === undefined) return;
     if (result.location !== undefined) ctx.set('Location', result.location);
     if (result.body === undefined) {
@@ -151,32 +205,34 @@ function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOpt
         ? await jsonArrayBody(result.body, maxString)
         : JSON.stringify(result.body);
       ctx.status = result.status;
-      ctx.type = 'application/json';
+      // What `ctx.type = 'application/json'` sets, without the MIME lookup.
+      ctx.set('Content-Type', JSON_TYPE);
       ctx.body = body;
     }
   };
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** The routes of {@link createRouter}, paths relative to `prefix`, in table order. */
+export interface RouteTable {
+  readonly prefix: string;
+  readonly routes: readonly RouteEntry[];
+}
+
 /**
- * Build an `@koa/router` Router serving every route of docs/spec.md §4 (and `GET <prefix>/openapi.json`)
- * on `engine`. Mount it in any Koa app beside your own routes; errors raised inside it already
- * answer the JSON shape of docs/spec.md §2.1. For 404/405 in that shape too, put {@link errorHandler}
- * first in your app and add `router.allowedMethods({ throw: true })`, as `createApp` does.
+ * Every route of docs/spec.md §4 with its handler, plus the public index and OpenAPI document:
+ * the one table that {@link createRouter} registers on a Router and that `createApp` dispatches.
  *
- * @example
- * ```ts
- * const router = createRouter(engine, { prefix: '/genesys/1/cs', notFoundStatus: 404 });
- * app.use(errorHandler()).use(router.routes()).use(router.allowedMethods({ throw: true }));
- * ```
+ * @throws TypeError for a bad `maxResponseStringLength` or `bodyTimeout`.
  */
-export function createRouter(engine: ContextServices, options: RouterOptions = {}): Router {
+export function routeTable(engine: ContextServices, options: RouterOptions = {}): RouteTable {
   const max = options.maxResponseStringLength;
   if (max !== undefined && !(max >= 0))
     throw new TypeError('createRouter: maxResponseStringLength must be a number >= 0');
   if (options.bodyTimeout !== undefined && !(options.bodyTimeout > 0))
     throw new TypeError('createRouter: bodyTimeout must be a number of milliseconds > 0');
   const prefix = options.prefix ?? DEFAULT_BASE_PATH;
-  const router = new Router({ prefix, sensitive: true });
   const version = options.version ?? PACKAGE_VERSION;
   const links = options.links ?? {};
   const doc = openApiDocument(allRoutes, {
@@ -192,32 +248,73 @@ export function createRouter(engine: ContextServices, options: RouterOptions = {
     version,
     links: { self: `${prefix}/`, openapi: `${prefix}/openapi.json`, events: `${prefix}/events`, ...links },
   };
+  const routes: RouteEntry[] = [
+    // The document and the index are public: they answer before the roles check.
+    {
+      name: 'openApi',
+      method: 'GET',
+      path: '/openapi.json',
+      public: true,
+      handler: (ctx) => {
+        ctx.body = doc;
+      },
+    },
+    {
+      name: 'index',
+      method: 'GET',
+      path: '/',
+      public: true,
+      handler: (ctx) => {
+        ctx.body = index;
+      },
+    },
+  ];
+  const shared = sharedOf(engine, options);
+  for (const spec of allRoutes) {
+    routes.push({
+      name: spec.operationId,
+      method: spec.method,
+      path: spec.path,
+      handler: handlerFor(spec, shared),
+    });
+  }
+  // The operation list of the original documents associate at a doubled base path; clients written
+  // from it call that path (docs/spec.md §2). Served as an alias, not advertised in the OpenAPI document.
+  const associate = allRoutes.find((r) => r.operationId === 'associate') as RouteSpec;
+  routes.push({
+    name: 'associateDoubledPath',
+    method: associate.method,
+    path: `${DEFAULT_BASE_PATH}${associate.path}`,
+    handler: handlerFor(associate, shared),
+  });
+  return { prefix, routes };
+}
+
+/**
+ * Build an `@koa/router` Router serving every route of docs/spec.md §4 (and `GET <prefix>/openapi.json`)
+ * on `engine`. Mount it in any Koa app beside your own routes; errors raised inside it already
+ * answer the JSON shape of docs/spec.md §2.1. For 404/405 in that shape too, put {@link errorHandler}
+ * first in your app and add `router.allowedMethods({ throw: true })`, as `createApp` does.
+ *
+ * @example
+ * ```ts
+ * const router = createRouter(engine, { prefix: '/genesys/1/cs', notFoundStatus: 404 });
+ * app.use(errorHandler()).use(router.routes()).use(router.allowedMethods({ throw: true }));
+ * ```
+ */
+export function createRouter(engine: ContextServices, options: RouterOptions = {}): Router {
+  const { prefix, routes } = routeTable(engine, options);
+  const router = new Router({ prefix, sensitive: true });
   router.use(
     errorHandler({
       notFoundStatus: options.notFoundStatus ?? 400,
       ...(options.logger ? { logger: options.logger } : {}),
     }),
   );
-  // The document and the index are public: registered before the roles check, they answer
-  // before that runs.
-  router.get('openApi', '/openapi.json', (ctx) => {
-    ctx.body = doc;
-  });
-  router.get('index', '/', (ctx) => {
-    ctx.body = index;
-  });
+  for (const r of routes)
+    if (r.public === true) router.register(r.path, [r.method], r.handler, { name: r.name });
   if (options.authorize !== undefined) router.use(requireRoles(options.authorize, options.authChallenge));
-  for (const spec of allRoutes) {
-    router.register(spec.path, [spec.method], handlerFor(spec, engine, options), { name: spec.operationId });
-  }
-  // The operation list of the original documents associate at a doubled base path; clients written
-  // from it call that path (docs/spec.md §2). Served as an alias, not advertised in the OpenAPI document.
-  const associate = allRoutes.find((r) => r.operationId === 'associate') as RouteSpec;
-  router.register(
-    `${DEFAULT_BASE_PATH}${associate.path}`,
-    [associate.method],
-    handlerFor(associate, engine, options),
-    { name: 'associateDoubledPath' },
-  );
+  for (const r of routes)
+    if (r.public !== true) router.register(r.path, [r.method], r.handler, { name: r.name });
   return router;
 }

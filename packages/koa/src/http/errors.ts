@@ -267,29 +267,40 @@ function allowedMethods(ctx: Context): string | undefined {
  */
 export function errorHandler(options: ErrorHandlerOptions = {}): Middleware {
   const notFoundStatus = options.notFoundStatus ?? 400;
+  const logger = options.logger;
   return async (ctx, next) => {
     try {
       await next();
     } catch (error) {
-      const r = toErrorResponse(error, notFoundStatus);
-      if (!r.expected)
-        (options.logger ?? fallbackLogger()).error(
-          { err: error, method: ctx.method, path: ctx.path },
-          'request failed',
-        );
-      if (ctx.headerSent || !ctx.writable) {
-        ctx.req.socket.destroy();
-        return;
-      }
-      ctx.remove('Location');
-      for (const [k, v] of Object.entries(r.headers)) ctx.set(k, v);
-      if (r.status === 405) {
-        const allow = allowedMethods(ctx);
-        if (allow !== undefined) ctx.set('Allow', allow);
-      }
-      ctx.status = r.status;
-      ctx.type = 'application/json';
-      ctx.body = r.body;
+      answerError(ctx, error, notFoundStatus, logger);
     }
   };
+}
+
+/**
+ * Answer `error` on `ctx` as {@link errorHandler} does (the body of its `catch`, for middlewares
+ * that combine it with others).
+ */
+export function answerError(
+  ctx: Context,
+  error: unknown,
+  notFoundStatus: 400 | 404,
+  logger: Pick<Logger, 'error'> | undefined,
+): void {
+  const r = toErrorResponse(error, notFoundStatus);
+  if (!r.expected)
+    (logger ?? fallbackLogger()).error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
+  if (ctx.headerSent || !ctx.writable) {
+    ctx.req.socket.destroy();
+    return;
+  }
+  ctx.remove('Location');
+  for (const [k, v] of Object.entries(r.headers)) ctx.set(k, v);
+  if (r.status === 405) {
+    const allow = allowedMethods(ctx);
+    if (allow !== undefined) ctx.set('Allow', allow);
+  }
+  ctx.status = r.status;
+  ctx.type = 'application/json';
+  ctx.body = r.body;
 }

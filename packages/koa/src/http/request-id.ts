@@ -32,10 +32,17 @@ export function requestIdOf(ctx: Context): string | undefined {
  * ```
  */
 export function requestId(): Middleware {
-  return async (ctx, next) => {
-    const id = saneRequestId(ctx.get('X-Request-Id') || undefined) ?? randomUUID();
-    ctx.state.requestId = id;
-    ctx.set('X-Request-Id', id);
-    await next();
+  return (ctx, next) => {
+    assignRequestId(ctx);
+    return next();
   };
+}
+
+/** What {@link requestId} does before passing the request on; returns the id. */
+export function assignRequestId(ctx: Context): string {
+  const header = ctx.req.headers['x-request-id'];
+  const id = (typeof header === 'string' ? saneRequestId(header) : undefined) ?? randomUUID();
+  ctx.state.requestId = id;
+  ctx.response.set('X-Request-Id', id);
+  return id;
 }

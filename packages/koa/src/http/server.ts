@@ -81,9 +81,12 @@ export async function listen(app: Koa, options: ListenOptions): Promise<ServerHa
   const inFlight = new Set<ServerResponse>();
   let closing = false;
   const handler = app.callback();
+  function forget(this: ServerResponse) {
+    inFlight.delete(this);
+  }
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
+    res.once('close', forget);
     if (closing) res.setHeader('Connection', 'close');
     void handler(req, res);
   };

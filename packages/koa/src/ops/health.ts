@@ -5,6 +5,7 @@
  */
 import type { ContextServices } from '@cxs/core';
 import { Router } from '@koa/router';
+import type { RouteEntry } from '../http/dispatch.js';
 import { EXCEPTIONS } from '../http/errors.js';
 
 /** A metrics exposition (Prometheus text format, for instance), rendered on each scrape. */
@@ -39,6 +40,62 @@ function reasonOf(error: unknown): { message: string; code: string } {
 }
 
 /**
+ * The health routes of {@link healthRouter} as a table (paths at the root), for `createApp`'s
+ * dispatcher.
+ */
+export function healthRoutes(engine: ContextServices, options: HealthOptions = {}): RouteEntry[] {
+  const timeoutMs = options.readyTimeoutMs ?? 2000;
+  const ready = options.ready ?? (() => engine.ready({ timeoutMs }));
+  const routes: RouteEntry[] = [
+    {
+      name: 'healthz',
+      method: 'GET',
+      path: HEALTH_PATHS.healthz,
+      public: true,
+      handler: (ctx) => {
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = { status: 'ok' };
+      },
+    },
+    {
+      name: 'readyz',
+      method: 'GET',
+      path: HEALTH_PATHS.readyz,
+      public: true,
+      handler: async (ctx) => {
+        ctx.set('Cache-Control', 'no-store');
+        try {
+          await ready();
+          ctx.body = { status: 'ready' };
+        } catch (error) {
+          // Answered here rather than thrown: a failing probe is a state to report, not a server error
+          // to log with its stack on every probe.
+          const { message, code } = reasonOf(error);
+          ctx.status = 503;
+          ctx.body = { message, exception: EXCEPTIONS.unavailable, code };
+        }
+      },
+    },
+  ];
+  const metrics = options.metrics;
+  if (metrics !== undefined) {
+    routes.push({
+      name: 'metrics',
+      method: 'GET',
+      path: HEALTH_PATHS.metrics,
+      public: true,
+      handler: async (ctx) => {
+        const text = await metrics.render();
+        ctx.set('Cache-Control', 'no-store');
+        ctx.type = metrics.contentType;
+        ctx.body = text;
+      },
+    });
+  }
+  return routes;
+}
+
+/**
  * A router with `GET /healthz` (200 while the process serves), `GET /readyz` (200 when the store
  * answers a read and accepts a write, else 503 with the reason in the JSON error shape of docs/spec.md
  * §2.1), and `GET /metrics` when `options.metrics` is given. No credentials are asked: mount it
@@ -51,34 +108,8 @@ function reasonOf(error: unknown): { message: string; code: string } {
  * ```
  */
 export function healthRouter(engine: ContextServices, options: HealthOptions = {}): Router {
-  const timeoutMs = options.readyTimeoutMs ?? 2000;
-  const ready = options.ready ?? (() => engine.ready({ timeoutMs }));
   const router = new Router({ sensitive: true });
-  router.get('healthz', HEALTH_PATHS.healthz, (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { status: 'ok' };
-  });
-  router.get('readyz', HEALTH_PATHS.readyz, async (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
-    try {
-      await ready();
-      ctx.body = { status: 'ready' };
-    } catch (error) {
-      // Answered here rather than thrown: a failing probe is a state to report, not a server error
-      // to log with its stack on every probe.
-      const { message, code } = reasonOf(error);
-      ctx.status = 503;
-      ctx.body = { message, exception: EXCEPTIONS.unavailable, code };
-    }
-  });
-  const metrics = options.metrics;
-  if (metrics !== undefined) {
-    router.get('metrics', HEALTH_PATHS.metrics, async (ctx) => {
-      const text = await metrics.render();
-      ctx.set('Cache-Control', 'no-store');
-      ctx.type = metrics.contentType;
-      ctx.body = text;
-    });
-  }
+  for (const r of healthRoutes(engine, options))
+    router.register(r.path, [r.method], r.handler, { name: r.name });
   return router;
 }
