@@ -22,7 +22,7 @@ import {
   type StoreCapabilities,
 } from '@cxs/core';
 import { Pool, type PoolClient } from 'pg';
-import { type Work, writeBatch } from './batch-sql.js';
+import { type BatchAnswer, type BatchStatement, batchStatement, failedKey, type Work } from './batch-sql.js';
 import { isRetriable, isUnavailable, storeError } from './errors.js';
 import type { OperationEvent, PostgresStats, PostgresStoreOptions } from './options.js';
 import { type IteratorHost, RangeIterator } from './range-iterator.js';
@@ -372,29 +372,34 @@ export class PostgresStore implements Store {
   }
 
   async #transaction(pool: Pool, work: Work): Promise<void> {
+    const statement = batchStatement(this.#tables, work);
     const client = await pool.connect();
     let broken: unknown;
     try {
-      // READ COMMITTED with row locks, not SERIALIZABLE: SERIALIZABLE's predicate locks on the
-      // key index (its upserts and absence checks read index pages) make unrelated batches whose
-      // keys share a page abort each other, which under load costs more than the writes.
-      // Preconditions are made exact with locks instead: FOR UPDATE on the rows they name (a
-      // concurrent writer of one waits, and the check sees what it committed), and an absent key
-      // is claimed by inserting it (a concurrent inserter waits, then finds it).
-      await this.#query(client, 'BEGIN ISOLATION LEVEL READ COMMITTED');
+      if (!statement.transaction) {
+        // One statement is its own transaction: nothing to roll back when it fails.
+        const answer = await this.#run(client, statement);
+        if (!answer.ok) this.#refuse(work, answer);
+        return;
+      }
+      // Several claims, or placeholders to delete again: a transaction around the statement.
+      // BEGIN is queued with the statement rather than awaited first.
+      const begin = this.#query(client, 'BEGIN ISOLATION LEVEL READ COMMITTED');
       try {
-        await writeBatch(
-          (text, values) => this.#query(client, text, values),
-          this.#tables,
-          work,
-          () => {
-            this.#stats.preconditionFailures++;
-          },
-        );
+        const [, answer] = await Promise.all([begin, this.#run(client, statement)]);
+        if (!answer.ok) {
+          await this.#query(client, 'ROLLBACK');
+          this.#refuse(work, answer);
+        }
+        if (statement.placeholders.length > 0) {
+          await this.#query(client, `DELETE FROM ${this.#tables.entries} WHERE key = ANY($1::text[])`, [
+            statement.placeholders,
+          ]);
+        }
         await this.#query(client, 'COMMIT');
       } catch (error) {
         if (isUnavailable(error)) broken = error;
-        else {
+        else if (!isContextServicesError(error)) {
           await this.#query(client, 'ROLLBACK').catch((e: unknown) => {
             broken = e;
           });
@@ -408,6 +413,25 @@ export class PostgresStore implements Store {
       // A broken connection is destroyed rather than returned to the pool.
       client.release(broken === undefined ? undefined : broken instanceof Error ? broken : true);
     }
+  }
+
+  /** Send a batch's statement (prepared once per connection and shape) and read its answer. */
+  async #run(client: PoolClient, statement: BatchStatement): Promise<BatchAnswer> {
+    this.#stats.statements++;
+    const { rows } = await client.query<BatchAnswer>({
+      name: statement.name,
+      text: statement.text,
+      values: statement.values,
+    });
+    return rows[0] as BatchAnswer;
+  }
+
+  /** @throws ContextServicesError `PRECONDITION_FAILED` naming the first precondition that failed. */
+  #refuse(work: Work, answer: BatchAnswer): never {
+    this.#stats.preconditionFailures++;
+    throw new ContextServicesError('PRECONDITION_FAILED', 'A precondition of the batch does not hold', {
+      details: { key: failedKey(work.preconditions, answer) },
+    });
   }
 
   #query<R extends object = Record<string, unknown>>(
@@ -490,6 +514,9 @@ export class PostgresStore implements Store {
         // Detect connections that died silently (a host gone, a dropped route) while idle.
         keepAlive: true,
         application_name: 'cxs',
+        // A batch's statement runs on its own (autocommit): make sure that is READ COMMITTED,
+        // whatever the database's default (a startup parameter: no extra round trip).
+        options: '-c default_transaction_isolation=read\\ committed',
       });
     // Idle connections that die (server restart) must not crash the process: the pool drops
     // them and connects anew on demand. Checked-out clients get a listener too (pg-pool removes

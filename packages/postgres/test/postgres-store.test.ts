@@ -156,7 +156,9 @@ describe('PostgresStore', () => {
     ]);
     expect(events.every((e) => e.ms >= 0)).toBe(true);
     expect(store.stats).toMatchObject({ batches: 1, preconditionFailures: 1, retries: 0 });
-    expect(store.stats.statements).toBeGreaterThanOrEqual(9);
+    // A batch is one statement; the refused one needs a transaction (it claims a key it does not
+    // write): BEGIN, the statement, ROLLBACK; the iteration fits in its first page.
+    expect(store.stats.statements).toBe(7);
   });
 });
 
