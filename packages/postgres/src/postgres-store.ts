@@ -1,12 +1,12 @@
 /**
  * The shared store: the core's {@link Store} on PostgreSQL ≥ 14 through node-postgres, for
  * several engine processes over one database (docs/spec.md §11). Entries live in one table keyed by
- * `text COLLATE "C"` (byte order); batches are READ COMMITTED transactions that lock the rows
- * their preconditions name (or claim the absent ones) before writing, retried on deadlocks;
- * iterators read one snapshot page by page (./range-iterator.ts); the schema is versioned
- * (./schema.ts). Ordered appends (the change log) take their positions from a counter row per
- * prefix, updated by the transaction's last statement, whose row lock orders the commits of
- * appending transactions.
+ * `text COLLATE "C"` (byte order); a batch is one READ COMMITTED statement (./batch-sql.ts) that
+ * locks the rows its preconditions name (or claims the absent ones) before writing, retried on
+ * deadlocks; iterators read one snapshot page by page (./range-iterator.ts); the schema is
+ * versioned (./schema.ts). Ordered appends (the change log) take their positions from a counter
+ * row per prefix, updated by the last part of the batch's statement, whose row lock orders the
+ * commits of appending batches.
  */
 import {
   type AppendOp,
@@ -53,21 +53,25 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * A {@link Store} on PostgreSQL: persistent, shared by any number of processes, with snapshot
  * iterators.
  *
- * - `batch` is one READ COMMITTED transaction: the rows named by value preconditions are locked
- *   (`FOR UPDATE`) and compared, keys required absent are claimed by inserting them (`ON
- *   CONFLICT DO NOTHING`), then the deletes and upserts run, then COMMIT. A racing writer of the
- *   same key waits for the lock and then judges its precondition against what was committed: of
- *   N processes racing conditional batches on one key, one commits and the others get
- *   `PRECONDITION_FAILED`. A deadlock or serialization failure (40P01, 40001) runs the whole
- *   transaction again (up to `maxRetries` times, jittered back-off).
- * - `append` (ordered appends, the change log): as the transaction's last statement, one row per
- *   prefix in `cxs_appends` is incremented and the entries are inserted under the positions it
- *   gives. The row stays locked until COMMIT, so an appending transaction cannot take a position
- *   until every transaction holding a lower one has committed (or rolled back, and given it
- *   back): positions become visible in their order, across processes. A concurrent appender of
- *   another process waits for that lock and then, READ COMMITTED, counts on from the value just
- *   committed (`ON CONFLICT DO UPDATE` re-reads the newest row version), so appenders queue
- *   rather than fail; appends of one store on one prefix run one after the other, in call order.
+ * - `batch` is one statement, its own READ COMMITTED transaction (see ./batch-sql.ts): the rows
+ *   named by value preconditions are locked (`FOR UPDATE`) and compared, keys required absent
+ *   are claimed by inserting them (`ON CONFLICT DO NOTHING`), then, only if every precondition
+ *   held, the deletes, upserts and append run. A racing writer of the same key waits for the lock
+ *   and then judges its precondition against what was committed: of N processes racing
+ *   conditional batches on one key, one commits and the others get `PRECONDITION_FAILED`.
+ *   Batches that claim several keys, or a key they do not write, run the statement in a
+ *   transaction (rolled back when it refuses; the placeholder of an unwritten key is deleted
+ *   before COMMIT). A deadlock or serialization failure (40P01, 40001) runs the batch again (up
+ *   to `maxRetries` times, jittered back-off).
+ * - `append` (ordered appends, the change log): last in the statement, one row per prefix in
+ *   `cxs_appends` is incremented and the entries are inserted under the positions it gives. The
+ *   row stays locked until the commit, so a batch cannot take a position until every one holding
+ *   a lower one has committed (or failed, and given it back): positions become visible in their
+ *   order, across processes. A concurrent appender waits for that lock and then, READ COMMITTED,
+ *   counts on from the value just committed (`ON CONFLICT DO UPDATE` re-reads the newest row
+ *   version), so appenders queue rather than fail; appenders of one process queue on the row the
+ *   same way (only the ends of their statements run one at a time), and positions follow commit
+ *   order, not call order.
  * - `getMany` is one statement (one snapshot); `iterate` is one snapshot, streamed by pages.
  * - Writes called after `iterate()` wait until that iterator has taken its snapshot, so an
  *   iterator never sees this process's later writes.
@@ -259,9 +263,8 @@ export class PostgresStore implements Store {
       finished = resolve;
     });
     const touched = new Set([...final.keys(), ...preconditions.map((p) => p.key)]);
-    // Appends of this store on one prefix would only conflict on its counter row: one at a time.
-    // (NUL is in no key, so this names no key.)
-    if (append !== undefined) touched.add(`\0append\0${append.prefix}`);
+    // Appends on one prefix are not queued here: they wait for each other on the counter row, as
+    // across processes, only from the counter's update to their commit (the end of the statement).
     for (const key of touched) {
       const before = this.#keyTails.get(key);
       if (before !== undefined) earlier.push(before);
