@@ -190,11 +190,12 @@ export class PostgresStore implements Store {
     checkText('keys', key);
     const pool = this.#require();
     return this.#track('get', async () => {
-      const { rows } = await this.#query<{ value: string }>(
-        pool,
-        `SELECT value FROM ${this.#tables.entries} WHERE key = $1`,
-        [key],
-      );
+      this.#stats.statements++;
+      const { rows } = await pool.query<{ value: string }>({
+        name: `cxs.${this.#tables.entries}.get`,
+        text: `SELECT value FROM ${this.#tables.entries} WHERE key = $1`,
+        values: [key],
+      });
       return rows[0]?.value;
     });
   }
@@ -210,11 +211,12 @@ export class PostgresStore implements Store {
     if (keys.length === 0) return [];
     const unique = [...new Set(keys)];
     return this.#track('getMany', async () => {
-      const { rows } = await this.#query<{ key: string; value: string }>(
-        pool,
-        `SELECT key, value FROM ${this.#tables.entries} WHERE key = ANY($1::text[])`,
-        [unique],
-      );
+      this.#stats.statements++;
+      const { rows } = await pool.query<{ key: string; value: string }>({
+        name: `cxs.${this.#tables.entries}.getMany`,
+        text: `SELECT key, value FROM ${this.#tables.entries} WHERE key = ANY($1::text[])`,
+        values: [unique],
+      });
       const found = new Map(rows.map((r) => [r.key, r.value]));
       return keys.map((k) => found.get(k));
     });
