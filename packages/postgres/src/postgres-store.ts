@@ -521,7 +521,7 @@ export class PostgresStore implements Store {
         application_name: 'cxs',
         // A batch's statement runs on its own (autocommit): make sure that is READ COMMITTED,
         // whatever the database's default (a startup parameter: no extra round trip).
-        options: '-c default_transaction_isolation=read\\ committed',
+        options: '-c default_transaction_isolation=read\\ committed -c plan_cache_mode=force_generic_plan',
       });
     // Idle connections that die (server restart) must not crash the process: the pool drops
     // them and connects anew on demand. Checked-out clients get a listener too (pg-pool removes
