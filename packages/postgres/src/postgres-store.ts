@@ -29,6 +29,7 @@ import { type IteratorHost, RangeIterator } from './range-iterator.js';
 import { checkSchemaName, type MigrationResult, migrate, type Tables, tablesOf } from './schema.js';
 
 type Status = 'closed' | 'opening' | 'open' | 'closing';
+type Waiter = { resolve(value: string | undefined): void; reject(error: unknown): void };
 
 /** `Date.now()`-free timing (the core's rule is about domain time; this is a latency metric). */
 const now = () => performance.now();
@@ -72,7 +73,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  *   version), so appenders queue rather than fail; appenders of one process queue on the row the
  *   same way (only the ends of their statements run one at a time), and positions follow commit
  *   order, not call order.
- * - `getMany` is one statement (one snapshot); `iterate` is one snapshot, streamed by pages.
+ * - `getMany` is one statement (one snapshot); the `get`s called in one turn of the event loop
+ *   share one statement; `iterate` is one snapshot, streamed by pages.
  * - Writes called after `iterate()` wait until that iterator has taken its snapshot, so an
  *   iterator never sees this process's later writes.
  *
@@ -122,6 +124,8 @@ export class PostgresStore implements Store {
   readonly #snapshots = new Set<Promise<boolean>>();
   /** The last batch called on each key that has a batch in flight (call order per key). */
   readonly #keyTails = new Map<string, Promise<void>>();
+  /** Keys of the gets called in this turn of the event loop, read together at its end. */
+  #pendingGets: Map<string, Waiter[]> | undefined;
 
   /** @throws TypeError for a wrong option. Nothing connects before `open()`. */
   constructor(options: PostgresStoreOptions) {
@@ -189,15 +193,52 @@ export class PostgresStore implements Store {
     checkKey(key);
     checkText('keys', key);
     const pool = this.#require();
-    return this.#track('get', async () => {
-      this.#stats.statements++;
-      const { rows } = await pool.query<{ value: string }>({
-        name: `cxs.${this.#tables.entries}.get`,
-        text: `SELECT value FROM ${this.#tables.entries} WHERE key = $1`,
-        values: [key],
+    return this.#track('get', () => this.#coalesced(pool, key));
+  }
+
+  /**
+   * Gets called in one turn of the event loop share one statement (sent at the end of that turn,
+   * so after each call: each still sees every write acknowledged before it was called).
+   */
+  #coalesced(pool: Pool, key: string): Promise<string | undefined> {
+    let pending = this.#pendingGets;
+    if (pending === undefined) {
+      const batch = new Map<string, Waiter[]>();
+      pending = batch;
+      this.#pendingGets = batch;
+      setImmediate(() => {
+        this.#pendingGets = undefined;
+        void this.#readGets(pool, batch);
       });
-      return rows[0]?.value;
+    }
+    const waiters = pending.get(key) ?? [];
+    pending.set(key, waiters);
+    return new Promise((resolve, reject) => {
+      waiters.push({ resolve, reject });
     });
+  }
+
+  async #readGets(pool: Pool, batch: Map<string, Waiter[]>): Promise<void> {
+    try {
+      this.#stats.statements++;
+      const keys = [...batch.keys()];
+      const { rows } =
+        keys.length === 1
+          ? await pool.query<{ key: string; value: string }>({
+              name: `cxs.${this.#tables.entries}.get`,
+              text: `SELECT key, value FROM ${this.#tables.entries} WHERE key = $1`,
+              values: keys,
+            })
+          : await pool.query<{ key: string; value: string }>({
+              name: `cxs.${this.#tables.entries}.getMany`,
+              text: `SELECT key, value FROM ${this.#tables.entries} WHERE key = ANY($1::text[])`,
+              values: [keys],
+            });
+      const found = new Map(rows.map((r) => [r.key, r.value]));
+      for (const [k, waiters] of batch) for (const w of waiters) w.resolve(found.get(k));
+    } catch (error) {
+      for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
+    }
   }
 
   /** One statement, so one snapshot. @throws ContextServicesError `CLOSED`, `STORE_UNAVAILABLE`, `STORE_FAILED`. */

@@ -136,6 +136,20 @@ describe('PostgresStore', () => {
     expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 
+  it('reads the gets called together in one statement, each with its own answer', async () => {
+    const store = storeOn({ url: await pgUrl() });
+    await store.open();
+    await store.batch([put('a', '1'), put('b', '2')]);
+    const before = store.stats.statements;
+    expect(await Promise.all([store.get('a'), store.get('missing'), store.get('b'), store.get('a')])).toEqual(
+      ['1', undefined, '2', '1'],
+    );
+    expect(store.stats.statements - before).toBe(1);
+    // A get called after a write was acknowledged sees it.
+    await store.batch([put('a', '3')]);
+    expect(await store.get('a')).toBe('3');
+  });
+
   it('reports each operation to onOperation and counts statements', async () => {
     const events: OperationEvent[] = [];
     const store = storeOn({ url: await pgUrl(), onOperation: (e) => events.push(e) });
