@@ -29,7 +29,11 @@ import { type IteratorHost, RangeIterator } from './range-iterator.js';
 import { checkSchemaName, type MigrationResult, migrate, type Tables, tablesOf } from './schema.js';
 
 type Status = 'closed' | 'opening' | 'open' | 'closing';
-type Waiter = { resolve(value: string | undefined): void; reject(error: unknown): void };
+/** Keys to read at the end of this turn of the event loop, and who waits for them. */
+interface PendingReads {
+  readonly keys: Set<string>;
+  readonly waiters: { resolve(found: Map<string, string>): void; reject(error: unknown): void }[];
+}
 
 /** `Date.now()`-free timing (the core's rule is about domain time; this is a latency metric). */
 const now = () => performance.now();
@@ -73,8 +77,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  *   version), so appenders queue rather than fail; appenders of one process queue on the row the
  *   same way (only the ends of their statements run one at a time), and positions follow commit
  *   order, not call order.
- * - `getMany` is one statement (one snapshot); the `get`s called in one turn of the event loop
- *   share one statement; `iterate` is one snapshot, streamed by pages.
+ * - `getMany` is one statement (one snapshot); the `get`s and `getMany`s called in one turn of
+ *   the event loop share one statement; `iterate` is one snapshot, streamed by pages.
  * - Writes called after `iterate()` wait until that iterator has taken its snapshot, so an
  *   iterator never sees this process's later writes.
  *
@@ -124,8 +128,8 @@ export class PostgresStore implements Store {
   readonly #snapshots = new Set<Promise<boolean>>();
   /** The last batch called on each key that has a batch in flight (call order per key). */
   readonly #keyTails = new Map<string, Promise<void>>();
-  /** Keys of the gets called in this turn of the event loop, read together at its end. */
-  #pendingGets: Map<string, Waiter[]> | undefined;
+  /** The reads called in this turn of the event loop, sent together at its end. */
+  #reads: PendingReads | undefined;
 
   /** @throws TypeError for a wrong option. Nothing connects before `open()`. */
   constructor(options: PostgresStoreOptions) {
@@ -193,35 +197,51 @@ export class PostgresStore implements Store {
     checkKey(key);
     checkText('keys', key);
     const pool = this.#require();
-    return this.#track('get', () => this.#coalesced(pool, key));
+    return this.#track('get', async () => (await this.#read(pool, [key])).get(key));
+  }
+
+  /** One snapshot for all its keys. @throws ContextServicesError `CLOSED`, `STORE_UNAVAILABLE`, `STORE_FAILED`. */
+  async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+    if (!Array.isArray(keys)) throw new TypeError('getMany: keys must be an array');
+    for (const k of keys) {
+      checkKey(k);
+      checkText('keys', k);
+    }
+    const pool = this.#require();
+    if (keys.length === 0) return [];
+    return this.#track('getMany', async () => {
+      const found = await this.#read(pool, keys);
+      return keys.map((k) => found.get(k));
+    });
   }
 
   /**
-   * Gets called in one turn of the event loop share one statement (sent at the end of that turn,
-   * so after each call: each still sees every write acknowledged before it was called).
+   * The reads (`get`, `getMany`) called in one turn of the event loop share one statement, sent at
+   * the end of that turn: after each call, so each still sees every write acknowledged before
+   * it, and one snapshot for all their keys.
    */
-  #coalesced(pool: Pool, key: string): Promise<string | undefined> {
-    let pending = this.#pendingGets;
-    if (pending === undefined) {
-      const batch = new Map<string, Waiter[]>();
-      pending = batch;
-      this.#pendingGets = batch;
+  #read(pool: Pool, keys: readonly string[]): Promise<Map<string, string>> {
+    let reads = this.#reads;
+    if (reads === undefined) {
+      const batch: PendingReads = { keys: new Set(), waiters: [] };
+      reads = batch;
+      this.#reads = batch;
       setImmediate(() => {
-        this.#pendingGets = undefined;
-        void this.#readGets(pool, batch);
+        this.#reads = undefined;
+        void this.#readTogether(pool, batch);
       });
     }
-    const waiters = pending.get(key) ?? [];
-    pending.set(key, waiters);
+    for (const k of keys) reads.keys.add(k);
+    const { waiters } = reads;
     return new Promise((resolve, reject) => {
       waiters.push({ resolve, reject });
     });
   }
 
-  async #readGets(pool: Pool, batch: Map<string, Waiter[]>): Promise<void> {
+  async #readTogether(pool: Pool, reads: PendingReads): Promise<void> {
     try {
       this.#stats.statements++;
-      const keys = [...batch.keys()];
+      const keys = [...reads.keys];
       const { rows } =
         keys.length === 1
           ? await pool.query<{ key: string; value: string }>({
@@ -235,32 +255,10 @@ export class PostgresStore implements Store {
               values: [keys],
             });
       const found = new Map(rows.map((r) => [r.key, r.value]));
-      for (const [k, waiters] of batch) for (const w of waiters) w.resolve(found.get(k));
+      for (const w of reads.waiters) w.resolve(found);
     } catch (error) {
-      for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
+      for (const w of reads.waiters) w.reject(error);
     }
-  }
-
-  /** One statement, so one snapshot. @throws ContextServicesError `CLOSED`, `STORE_UNAVAILABLE`, `STORE_FAILED`. */
-  async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
-    if (!Array.isArray(keys)) throw new TypeError('getMany: keys must be an array');
-    for (const k of keys) {
-      checkKey(k);
-      checkText('keys', k);
-    }
-    const pool = this.#require();
-    if (keys.length === 0) return [];
-    const unique = [...new Set(keys)];
-    return this.#track('getMany', async () => {
-      this.#stats.statements++;
-      const { rows } = await pool.query<{ key: string; value: string }>({
-        name: `cxs.${this.#tables.entries}.getMany`,
-        text: `SELECT key, value FROM ${this.#tables.entries} WHERE key = ANY($1::text[])`,
-        values: [unique],
-      });
-      const found = new Map(rows.map((r) => [r.key, r.value]));
-      return keys.map((k) => found.get(k));
-    });
   }
 
   /**

@@ -136,7 +136,7 @@ describe('PostgresStore', () => {
     expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 
-  it('reads the gets called together in one statement, each with its own answer', async () => {
+  it('reads the gets and getManys called together in one statement, each with its own answer', async () => {
     const store = storeOn({ url: await pgUrl() });
     await store.open();
     await store.batch([put('a', '1'), put('b', '2')]);
@@ -145,6 +145,10 @@ describe('PostgresStore', () => {
       ['1', undefined, '2', '1'],
     );
     expect(store.stats.statements - before).toBe(1);
+    expect(
+      await Promise.all([store.getMany(['b', 'missing', 'a', 'b']), store.get('b'), store.getMany(['c'])]),
+    ).toEqual([['2', undefined, '1', '2'], '2', [undefined]]);
+    expect(store.stats.statements - before).toBe(2);
     // A get called after a write was acknowledged sees it.
     await store.batch([put('a', '3')]);
     expect(await store.get('a')).toBe('3');
