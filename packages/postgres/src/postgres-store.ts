@@ -25,15 +25,11 @@ import { Pool, type PoolClient } from 'pg';
 import { type BatchAnswer, type BatchStatement, batchStatement, failedKey, type Work } from './batch-sql.js';
 import { isRetriable, isUnavailable, storeError } from './errors.js';
 import type { OperationEvent, PostgresStats, PostgresStoreOptions } from './options.js';
+import { PointReads } from './point-reads.js';
 import { type IteratorHost, RangeIterator } from './range-iterator.js';
 import { checkSchemaName, type MigrationResult, migrate, type Tables, tablesOf } from './schema.js';
 
 type Status = 'closed' | 'opening' | 'open' | 'closing';
-/** Keys to read at the end of this turn of the event loop, and who waits for them. */
-interface PendingReads {
-  readonly keys: Set<string>;
-  readonly waiters: { resolve(found: Map<string, string>): void; reject(error: unknown): void }[];
-}
 
 /** `Date.now()`-free timing (the core's rule is about domain time; this is a latency metric). */
 const now = () => performance.now();
@@ -129,7 +125,23 @@ export class PostgresStore implements Store {
   /** The last batch called on each key that has a batch in flight (call order per key). */
   readonly #keyTails = new Map<string, Promise<void>>();
   /** The reads called in this turn of the event loop, sent together at its end. */
-  #reads: PendingReads | undefined;
+  readonly #reads = new PointReads(async (pool, keys) => {
+    this.#stats.statements++;
+    const { entries } = this.#tables;
+    const { rows } =
+      keys.length === 1
+        ? await pool.query<{ key: string; value: string }>({
+            name: `cxs.${entries}.get`,
+            text: `SELECT key, value FROM ${entries} WHERE key = $1`,
+            values: keys,
+          })
+        : await pool.query<{ key: string; value: string }>({
+            name: `cxs.${entries}.getMany`,
+            text: `SELECT key, value FROM ${entries} WHERE key = ANY($1::text[])`,
+            values: [keys],
+          });
+    return rows;
+  });
 
   /** @throws TypeError for a wrong option. Nothing connects before `open()`. */
   constructor(options: PostgresStoreOptions) {
@@ -197,7 +209,7 @@ export class PostgresStore implements Store {
     checkKey(key);
     checkText('keys', key);
     const pool = this.#require();
-    return this.#track('get', async () => (await this.#read(pool, [key])).get(key));
+    return this.#track('get', async () => (await this.#reads.read(pool, [key])).get(key));
   }
 
   /** One snapshot for all its keys. @throws ContextServicesError `CLOSED`, `STORE_UNAVAILABLE`, `STORE_FAILED`. */
@@ -210,55 +222,9 @@ export class PostgresStore implements Store {
     const pool = this.#require();
     if (keys.length === 0) return [];
     return this.#track('getMany', async () => {
-      const found = await this.#read(pool, keys);
+      const found = await this.#reads.read(pool, keys);
       return keys.map((k) => found.get(k));
     });
-  }
-
-  /**
-   * The reads (`get`, `getMany`) called in one turn of the event loop share one statement, sent at
-   * the end of that turn: after each call, so each still sees every write acknowledged before
-   * it, and one snapshot for all their keys.
-   */
-  #read(pool: Pool, keys: readonly string[]): Promise<Map<string, string>> {
-    let reads = this.#reads;
-    if (reads === undefined) {
-      const batch: PendingReads = { keys: new Set(), waiters: [] };
-      reads = batch;
-      this.#reads = batch;
-      setImmediate(() => {
-        this.#reads = undefined;
-        void this.#readTogether(pool, batch);
-      });
-    }
-    for (const k of keys) reads.keys.add(k);
-    const { waiters } = reads;
-    return new Promise((resolve, reject) => {
-      waiters.push({ resolve, reject });
-    });
-  }
-
-  async #readTogether(pool: Pool, reads: PendingReads): Promise<void> {
-    try {
-      this.#stats.statements++;
-      const keys = [...reads.keys];
-      const { rows } =
-        keys.length === 1
-          ? await pool.query<{ key: string; value: string }>({
-              name: `cxs.${this.#tables.entries}.get`,
-              text: `SELECT key, value FROM ${this.#tables.entries} WHERE key = $1`,
-              values: keys,
-            })
-          : await pool.query<{ key: string; value: string }>({
-              name: `cxs.${this.#tables.entries}.getMany`,
-              text: `SELECT key, value FROM ${this.#tables.entries} WHERE key = ANY($1::text[])`,
-              values: [keys],
-            });
-      const found = new Map(rows.map((r) => [r.key, r.value]));
-      for (const w of reads.waiters) w.resolve(found);
-    } catch (error) {
-      for (const w of reads.waiters) w.reject(error);
-    }
   }
 
   /**
