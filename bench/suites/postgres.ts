@@ -35,6 +35,9 @@ async function database(): Promise<{ url: string; schema(): string; close(): Pro
   const prefix = `cxs_bench_${randomBytes(3).toString('hex')}`;
   let n = 0;
   const admin = new pg.Pool({ connectionString: url, max: 1 });
+  // pool.end() resolves before its client's connection has closed: the server stopping right
+  // after must not crash the run with an unhandled 'error' event.
+  admin.on('error', () => undefined);
   const version = (await admin.query('SHOW server_version')).rows[0]?.server_version as string;
   return {
     url,

@@ -1,12 +1,12 @@
 /**
  * The shared store: the core's {@link Store} on PostgreSQL ≥ 14 through node-postgres, for
  * several engine processes over one database (docs/spec.md §11). Entries live in one table keyed by
- * `text COLLATE "C"` (byte order); batches are READ COMMITTED transactions that lock the rows
- * their preconditions name (or claim the absent ones) before writing, retried on deadlocks;
- * iterators read one snapshot page by page (./range-iterator.ts); the schema is versioned
- * (./schema.ts). Ordered appends (the change log) take their positions from a counter row per
- * prefix, updated by the transaction's last statement, whose row lock orders the commits of
- * appending transactions.
+ * `text COLLATE "C"` (byte order); a batch is one READ COMMITTED statement (./batch-sql.ts) that
+ * locks the rows its preconditions name (or claims the absent ones) before writing, retried on
+ * deadlocks; iterators read one snapshot page by page (./range-iterator.ts); the schema is
+ * versioned (./schema.ts). Ordered appends (the change log) take their positions from a counter
+ * row per prefix, updated by the last part of the batch's statement, whose row lock orders the
+ * commits of appending batches.
  */
 import {
   type AppendOp,
@@ -22,9 +22,10 @@ import {
   type StoreCapabilities,
 } from '@cxs/core';
 import { Pool, type PoolClient } from 'pg';
-import { type Work, writeBatch } from './batch-sql.js';
+import { type BatchAnswer, type BatchStatement, batchStatement, failedKey, type Work } from './batch-sql.js';
 import { isRetriable, isUnavailable, storeError } from './errors.js';
 import type { OperationEvent, PostgresStats, PostgresStoreOptions } from './options.js';
+import { PointReads } from './point-reads.js';
 import { type IteratorHost, RangeIterator } from './range-iterator.js';
 import { checkSchemaName, type MigrationResult, migrate, type Tables, tablesOf } from './schema.js';
 
@@ -53,22 +54,27 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * A {@link Store} on PostgreSQL: persistent, shared by any number of processes, with snapshot
  * iterators.
  *
- * - `batch` is one READ COMMITTED transaction: the rows named by value preconditions are locked
- *   (`FOR UPDATE`) and compared, keys required absent are claimed by inserting them (`ON
- *   CONFLICT DO NOTHING`), then the deletes and upserts run, then COMMIT. A racing writer of the
- *   same key waits for the lock and then judges its precondition against what was committed: of
- *   N processes racing conditional batches on one key, one commits and the others get
- *   `PRECONDITION_FAILED`. A deadlock or serialization failure (40P01, 40001) runs the whole
- *   transaction again (up to `maxRetries` times, jittered back-off).
- * - `append` (ordered appends, the change log): as the transaction's last statement, one row per
- *   prefix in `cxs_appends` is incremented and the entries are inserted under the positions it
- *   gives. The row stays locked until COMMIT, so an appending transaction cannot take a position
- *   until every transaction holding a lower one has committed (or rolled back, and given it
- *   back): positions become visible in their order, across processes. A concurrent appender of
- *   another process waits for that lock and then, READ COMMITTED, counts on from the value just
- *   committed (`ON CONFLICT DO UPDATE` re-reads the newest row version), so appenders queue
- *   rather than fail; appends of one store on one prefix run one after the other, in call order.
- * - `getMany` is one statement (one snapshot); `iterate` is one snapshot, streamed by pages.
+ * - `batch` is one statement, its own READ COMMITTED transaction (see ./batch-sql.ts): the rows
+ *   named by value preconditions are locked (`FOR UPDATE`) and compared, keys required absent
+ *   are claimed by inserting them (`ON CONFLICT DO NOTHING`), then, only if every precondition
+ *   held, the deletes, upserts and append run. A racing writer of the same key waits for the lock
+ *   and then judges its precondition against what was committed: of N processes racing
+ *   conditional batches on one key, one commits and the others get `PRECONDITION_FAILED`.
+ *   Batches that claim several keys, or a key they do not write, run the statement in a
+ *   transaction (rolled back when it refuses; the placeholder of an unwritten key is deleted
+ *   before COMMIT). A deadlock or serialization failure (40P01, 40001) runs the batch again (up
+ *   to `maxRetries` times, jittered back-off).
+ * - `append` (ordered appends, the change log): last in the statement, one row per prefix in
+ *   `cxs_appends` is incremented and the entries are inserted under the positions it gives. The
+ *   row stays locked until the commit, so a batch cannot take a position until every one holding
+ *   a lower one has committed (or failed, and given it back): positions become visible in their
+ *   order, across processes. A concurrent appender waits for that lock and then, READ COMMITTED,
+ *   counts on from the value just committed (`ON CONFLICT DO UPDATE` re-reads the newest row
+ *   version), so appenders queue rather than fail; appenders of one process queue on the row the
+ *   same way (only the ends of their statements run one at a time), and positions follow commit
+ *   order, not call order.
+ * - `getMany` is one statement (one snapshot); the `get`s and `getMany`s called in one turn of
+ *   the event loop share one statement; `iterate` is one snapshot, streamed by pages.
  * - Writes called after `iterate()` wait until that iterator has taken its snapshot, so an
  *   iterator never sees this process's later writes.
  *
@@ -118,6 +124,24 @@ export class PostgresStore implements Store {
   readonly #snapshots = new Set<Promise<boolean>>();
   /** The last batch called on each key that has a batch in flight (call order per key). */
   readonly #keyTails = new Map<string, Promise<void>>();
+  /** The reads called in this turn of the event loop, sent together at its end. */
+  readonly #reads = new PointReads(async (pool, keys) => {
+    this.#stats.statements++;
+    const { entries } = this.#tables;
+    const { rows } =
+      keys.length === 1
+        ? await pool.query<{ key: string; value: string }>({
+            name: `cxs.${entries}.get`,
+            text: `SELECT key, value FROM ${entries} WHERE key = $1`,
+            values: keys,
+          })
+        : await pool.query<{ key: string; value: string }>({
+            name: `cxs.${entries}.getMany`,
+            text: `SELECT key, value FROM ${entries} WHERE key = ANY($1::text[])`,
+            values: [keys],
+          });
+    return rows;
+  });
 
   /** @throws TypeError for a wrong option. Nothing connects before `open()`. */
   constructor(options: PostgresStoreOptions) {
@@ -185,17 +209,10 @@ export class PostgresStore implements Store {
     checkKey(key);
     checkText('keys', key);
     const pool = this.#require();
-    return this.#track('get', async () => {
-      const { rows } = await this.#query<{ value: string }>(
-        pool,
-        `SELECT value FROM ${this.#tables.entries} WHERE key = $1`,
-        [key],
-      );
-      return rows[0]?.value;
-    });
+    return this.#track('get', async () => (await this.#reads.read(pool, [key])).get(key));
   }
 
-  /** One statement, so one snapshot. @throws ContextServicesError `CLOSED`, `STORE_UNAVAILABLE`, `STORE_FAILED`. */
+  /** One snapshot for all its keys. @throws ContextServicesError `CLOSED`, `STORE_UNAVAILABLE`, `STORE_FAILED`. */
   async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
     if (!Array.isArray(keys)) throw new TypeError('getMany: keys must be an array');
     for (const k of keys) {
@@ -204,14 +221,8 @@ export class PostgresStore implements Store {
     }
     const pool = this.#require();
     if (keys.length === 0) return [];
-    const unique = [...new Set(keys)];
     return this.#track('getMany', async () => {
-      const { rows } = await this.#query<{ key: string; value: string }>(
-        pool,
-        `SELECT key, value FROM ${this.#tables.entries} WHERE key = ANY($1::text[])`,
-        [unique],
-      );
-      const found = new Map(rows.map((r) => [r.key, r.value]));
+      const found = await this.#reads.read(pool, keys);
       return keys.map((k) => found.get(k));
     });
   }
@@ -259,9 +270,8 @@ export class PostgresStore implements Store {
       finished = resolve;
     });
     const touched = new Set([...final.keys(), ...preconditions.map((p) => p.key)]);
-    // Appends of this store on one prefix would only conflict on its counter row: one at a time.
-    // (NUL is in no key, so this names no key.)
-    if (append !== undefined) touched.add(`\0append\0${append.prefix}`);
+    // Appends on one prefix are not queued here: they wait for each other on the counter row, as
+    // across processes, only from the counter's update to their commit (the end of the statement).
     for (const key of touched) {
       const before = this.#keyTails.get(key);
       if (before !== undefined) earlier.push(before);
@@ -372,29 +382,34 @@ export class PostgresStore implements Store {
   }
 
   async #transaction(pool: Pool, work: Work): Promise<void> {
+    const statement = batchStatement(this.#tables, work);
     const client = await pool.connect();
     let broken: unknown;
     try {
-      // READ COMMITTED with row locks, not SERIALIZABLE: SERIALIZABLE's predicate locks on the
-      // key index (its upserts and absence checks read index pages) make unrelated batches whose
-      // keys share a page abort each other, which under load costs more than the writes.
-      // Preconditions are made exact with locks instead: FOR UPDATE on the rows they name (a
-      // concurrent writer of one waits, and the check sees what it committed), and an absent key
-      // is claimed by inserting it (a concurrent inserter waits, then finds it).
-      await this.#query(client, 'BEGIN ISOLATION LEVEL READ COMMITTED');
+      if (!statement.transaction) {
+        // One statement is its own transaction: nothing to roll back when it fails.
+        const answer = await this.#run(client, statement);
+        if (!answer.ok) this.#refuse(work, answer);
+        return;
+      }
+      // Several claims, or placeholders to delete again: a transaction around the statement.
+      // BEGIN is queued with the statement rather than awaited first.
+      const begin = this.#query(client, 'BEGIN ISOLATION LEVEL READ COMMITTED');
       try {
-        await writeBatch(
-          (text, values) => this.#query(client, text, values),
-          this.#tables,
-          work,
-          () => {
-            this.#stats.preconditionFailures++;
-          },
-        );
+        const [, answer] = await Promise.all([begin, this.#run(client, statement)]);
+        if (!answer.ok) {
+          await this.#query(client, 'ROLLBACK');
+          this.#refuse(work, answer);
+        }
+        if (statement.placeholders.length > 0) {
+          await this.#query(client, `DELETE FROM ${this.#tables.entries} WHERE key = ANY($1::text[])`, [
+            statement.placeholders,
+          ]);
+        }
         await this.#query(client, 'COMMIT');
       } catch (error) {
         if (isUnavailable(error)) broken = error;
-        else {
+        else if (!isContextServicesError(error)) {
           await this.#query(client, 'ROLLBACK').catch((e: unknown) => {
             broken = e;
           });
@@ -408,6 +423,25 @@ export class PostgresStore implements Store {
       // A broken connection is destroyed rather than returned to the pool.
       client.release(broken === undefined ? undefined : broken instanceof Error ? broken : true);
     }
+  }
+
+  /** Send a batch's statement (prepared once per connection and shape) and read its answer. */
+  async #run(client: PoolClient, statement: BatchStatement): Promise<BatchAnswer> {
+    this.#stats.statements++;
+    const { rows } = await client.query<BatchAnswer>({
+      name: statement.name,
+      text: statement.text,
+      values: statement.values,
+    });
+    return rows[0] as BatchAnswer;
+  }
+
+  /** @throws ContextServicesError `PRECONDITION_FAILED` naming the first precondition that failed. */
+  #refuse(work: Work, answer: BatchAnswer): never {
+    this.#stats.preconditionFailures++;
+    throw new ContextServicesError('PRECONDITION_FAILED', 'A precondition of the batch does not hold', {
+      details: { key: failedKey(work.preconditions, answer) },
+    });
   }
 
   #query<R extends object = Record<string, unknown>>(
@@ -490,6 +524,9 @@ export class PostgresStore implements Store {
         // Detect connections that died silently (a host gone, a dropped route) while idle.
         keepAlive: true,
         application_name: 'cxs',
+        // A batch's statement runs on its own (autocommit): make sure that is READ COMMITTED,
+        // whatever the database's default (a startup parameter: no extra round trip).
+        options: '-c default_transaction_isolation=read\\ committed -c plan_cache_mode=force_generic_plan',
       });
     // Idle connections that die (server restart) must not crash the process: the pool drops
     // them and connects anew on demand. Checked-out clients get a listener too (pg-pool removes

@@ -33,9 +33,11 @@ type Row = { key: string; value: string };
 function pageQuery(entries: string, range: Range, after: string | undefined, limit: number) {
   const where: string[] = [];
   const params: unknown[] = [];
+  let shape = '';
   const add = (op: string, value: string) => {
     params.push(value);
     where.push(`key ${op} $${params.length}`);
+    shape += op;
   };
   const reverse = range.reverse === true;
   if (after !== undefined) add(reverse ? '<' : '>', after);
@@ -52,7 +54,8 @@ function pageQuery(entries: string, range: Range, after: string | undefined, lim
     `SELECT key, value FROM ${entries}` +
     (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
     ` ORDER BY key ${reverse ? 'DESC' : 'ASC'} LIMIT $${params.length}`;
-  return { text, values: params };
+  // Prepared once per connection and shape (the bounds used, the direction).
+  return { name: `cxs.${entries}.page.${shape}.${reverse ? 'desc' : 'asc'}`, text, values: params };
 }
 
 /** The number of entries a range may yield (Infinity without a usable limit). */

@@ -69,6 +69,24 @@ async function someoneWaitsForALock(schema: string, until: Promise<unknown>): Pr
   return false;
 }
 
+/**
+ * Resolves once a session on `schema` has run its statements and waits for its client inside an
+ * open transaction: idle in a BEGIN … COMMIT block, or between an extended-protocol Execute and
+ * its Sync (the statement ran, its implicit transaction commits at the Sync).
+ */
+async function someoneHoldsATransaction(schema: string): Promise<void> {
+  for (;;) {
+    const { rows } = await adminQuery(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE (state = 'idle in transaction' OR (state = 'active' AND wait_event = 'ClientRead'))
+          AND position($1 in query) > 0`,
+      [schema],
+    );
+    if ((rows[0] as { n: number }).n > 0) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 /** The positions of the log stored in `schema` (the tenant '' of the engine). */
 async function storedPositions(url: string, schema: string): Promise<number[]> {
   const store = new PostgresStore({ connectionString: url, schema, poolSize: 1 });
@@ -94,8 +112,9 @@ describe('change stream across processes on PostgreSQL (docs/spec.md §12)', () 
     const live = (await reader.changes({ since: 0 }))[Symbol.asyncIterator]();
     expect((await take(live, 1)).map((e) => e.event.customer_id)).toEqual(['first']);
 
-    // A runs its whole transaction, position 2 included, and its COMMIT is held in the proxy.
-    const gate = proxy.holdNextCommit();
+    // A runs its whole transaction, position 2 included, and its commit is held in the proxy: the
+    // batch is one statement (named by its parts, `a` for the append), which commits at its Sync.
+    const gate = proxy.holdNextCommit(/\.batch\.[a-z]*a\0/);
     cleanup.push(async () => gate.release());
     let aDone = false;
     const writeA = a.startService({ customer_id: 'A' }).then((r) => {
@@ -103,6 +122,7 @@ describe('change stream across processes on PostgreSQL (docs/spec.md §12)', () 
       return r;
     });
     await gate.held;
+    await someoneHoldsATransaction(schema);
     // B writes meanwhile: with a bare sequence it would take position 3 and commit first, and a
     // subscriber reading position 3 would never go back for 2. Here B waits on A's counter row.
     let bDone = false;

@@ -13,15 +13,31 @@ export interface TcpProxy {
   /** Accept connections again, on the same port. */
   resume(): Promise<void>;
   /**
-   * Hold the next `COMMIT` a client sends (a simple-protocol query, as node-postgres sends it),
-   * and everything that connection sends after it, until `release()`: a transaction that has run
-   * every statement but has not committed yet. `held` resolves once a COMMIT is being held.
+   * Hold the next commit a client sends, and everything that connection sends after it, until
+   * `release()`: a transaction that has run every statement but has not committed yet. A commit
+   * is a simple-protocol `COMMIT` (as node-postgres sends it), or, when `statement` is given, the
+   * Sync message that ends an extended-protocol statement whose messages match it: a statement
+   * outside BEGIN … COMMIT runs at Execute and commits at Sync. `held` resolves once a commit is
+   * being held.
    */
-  holdNextCommit(): { held: Promise<void>; release(): void };
+  holdNextCommit(statement?: RegExp): { held: Promise<void>; release(): void };
 }
 
 /** The wire message of the simple query `COMMIT` (type 'Q', length 11, the text, NUL). */
 const COMMIT_MESSAGE = Buffer.concat([Buffer.from([0x51, 0, 0, 0, 11]), Buffer.from('COMMIT\0')]);
+/** The wire message Sync (type 'S', length 4). */
+const SYNC_MESSAGE = Buffer.from([0x53, 0, 0, 0, 4]);
+
+/** Where in `chunk` the commit to hold starts, if it has one. */
+function commitAt(chunk: Buffer, statement: RegExp | undefined): number | undefined {
+  const at = chunk.indexOf(COMMIT_MESSAGE);
+  if (at >= 0) return at;
+  if (statement === undefined) return undefined;
+  const match = statement.exec(chunk.toString('latin1'));
+  if (match === null) return undefined;
+  const sync = chunk.indexOf(SYNC_MESSAGE, match.index);
+  return sync >= 0 ? sync : undefined;
+}
 
 export async function tcpProxy(host: string, targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
@@ -30,7 +46,7 @@ export async function tcpProxy(host: string, targetPort: number): Promise<TcpPro
     s.on('close', () => sockets.delete(s));
     s.on('error', () => undefined);
   };
-  let gate: { hit: () => void; released: Promise<void> } | undefined;
+  let gate: { hit: () => void; released: Promise<void>; statement: RegExp | undefined } | undefined;
   const make = () =>
     createServer((client) => {
       const upstream = connect(targetPort, host);
@@ -39,16 +55,22 @@ export async function tcpProxy(host: string, targetPort: number): Promise<TcpPro
       // Client to server in order, through the gate: once a held COMMIT arrives, this connection's
       // data waits (in order) for the release.
       let tail: Promise<void> = Promise.resolve();
+      const send = (data: Buffer) => {
+        tail = tail.then(() => {
+          if (!upstream.destroyed) upstream.write(data);
+        });
+      };
       client.on('data', (chunk: Buffer) => {
         const g = gate;
-        if (g !== undefined && chunk.includes(COMMIT_MESSAGE)) {
+        const at = g === undefined ? undefined : commitAt(chunk, g.statement);
+        if (g !== undefined && at !== undefined) {
           gate = undefined;
+          // What comes before the commit goes through now: the statement runs.
+          send(chunk.subarray(0, at));
           g.hit();
           tail = tail.then(() => g.released);
-        }
-        tail = tail.then(() => {
-          if (!upstream.destroyed) upstream.write(chunk);
-        });
+          send(chunk.subarray(at));
+        } else send(chunk);
       });
       upstream.pipe(client);
       client.on('close', () => upstream.destroy());
@@ -79,7 +101,7 @@ export async function tcpProxy(host: string, targetPort: number): Promise<TcpPro
       server = make();
       await listen(port);
     },
-    holdNextCommit() {
+    holdNextCommit(statement) {
       let hit: () => void = () => undefined;
       let release: () => void = () => undefined;
       const held = new Promise<void>((resolve) => {
@@ -88,7 +110,7 @@ export async function tcpProxy(host: string, targetPort: number): Promise<TcpPro
       const released = new Promise<void>((resolve) => {
         release = resolve;
       });
-      gate = { hit, released };
+      gate = { hit, released, statement };
       return { held, release };
     },
   };
