@@ -482,7 +482,8 @@ export class Repo {
     );
     // Records and extension values, with the service's stored size (docs/spec.md §10 budget).
     const laid = await layOut(this.store, keys, before, change, this.#budget);
-    puts.push({ type: 'put', key: keys.service(sid), value: JSON.stringify(laid.service) }, ...laid.puts);
+    puts.push({ type: 'put', key: keys.service(sid), value: laid.serviceValue });
+    for (const op of laid.puts) puts.push(op);
     for (const st of change.states) {
       const prev = before.states?.get(st.id);
       diff(
@@ -497,8 +498,11 @@ export class Repo {
       diff(dels, puts, prev ? taskIndexEntries(keys, sid, prev) : NO_ENTRIES, taskIndexEntries(keys, sid, t));
     }
     const key = keys.service(sid);
-    const preconditions = [...this.#unchanged(key, before.service), ...(guard?.preconditions ?? [])];
-    if (guard !== undefined) puts.push(...guard.ops);
+    const preconditions = this.#unchanged(key, before.service);
+    if (guard !== undefined) {
+      preconditions.push(...guard.preconditions);
+      puts.push(...guard.ops);
+    }
     // Last before the batch: from here every path settles the entries (once per attempt; a write
     // retried after PRECONDITION_FAILED appends, and settles, again).
     const log = await this.log.append(keys, change.service, change.events);
@@ -509,9 +513,12 @@ export class Repo {
     // Taken out while the batch runs: a failed batch leaves no entry that may be stale.
     const hot = this.#hot?.get(key);
     this.#hot?.delete(key);
-    const ops = [...dels, ...puts];
+    // Deletes first, then puts, then the log's entries (which the write-through passes over).
+    const ops = dels;
+    for (const op of puts) ops.push(op);
+    for (const op of log.ops) ops.push(op);
     try {
-      await this.store.batch([...ops, ...log.ops], batchOptions(log, preconditions));
+      await this.store.batch(ops, batchOptions(log, preconditions));
       this.#cache?.set(key, laid.service);
       this.#writeThrough(
         keys,

@@ -44,8 +44,15 @@ export function parseInstant(field: string, value: unknown): number {
 
 /** The normalized output form `YYYY-MM-DDTHH:mm:ss.SSSZ`. */
 export function formatInstant(ms: number): string {
-  return new Date(ms).toISOString();
+  // The events and views of one request, and of requests within the same millisecond, share instants.
+  if (ms !== lastMs) {
+    lastText = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastText;
 }
+let lastMs = Number.NaN;
+let lastText = '';
 
 const UNIT_MS: Record<string, number> = {
   s: 1_000,
