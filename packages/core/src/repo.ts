@@ -259,8 +259,8 @@ export class Repo {
 
   /**
    * Write a committed batch through to the aggregate entry `hot` of service `sid` (taken out of
-   * the cache before the batch), and put it back while the service is active. A new service
-   * starts an entry that knows it has no markers yet.
+   * the cache before the batch), and put it back while the service is active (the entry put
+   * back is returned). A new service starts an entry that knows it has no markers yet.
    */
   #writeThrough(
     keys: TenantKeys,
@@ -269,9 +269,11 @@ export class Repo {
     created: boolean,
     active: boolean,
     ops: readonly BatchOp[],
-  ): void {
-    if (this.#hot === undefined || !active) return;
-    this.#hot.set(keys.service(sid), writeThrough(keys, sid, hot, created, ops));
+  ): ActiveEntry | undefined {
+    if (this.#hot === undefined || !active) return undefined;
+    const entry = writeThrough(keys, sid, hot, created, ops);
+    this.#hot.set(keys.service(sid), entry);
+    return entry;
   }
 
   /** Ids of the active services under a composite-start match prefix. */
@@ -472,13 +474,21 @@ export class Repo {
    */
   async commit(keys: TenantKeys, before: Before, change: Change, guard?: Guard): Promise<void> {
     const sid = change.service.id;
+    const key = keys.service(sid);
     const dels: BatchOp[] = [];
     const puts: BatchOp[] = [];
+    // The old record's entries are those the previous commit built for it, when it is that record.
+    const known = this.#hot?.peek(key)?.index;
+    const entries = serviceIndexEntries(keys, change.service);
     diff(
       dels,
       puts,
-      before.service ? serviceIndexEntries(keys, before.service) : NO_ENTRIES,
-      serviceIndexEntries(keys, change.service),
+      before.service === undefined
+        ? NO_ENTRIES
+        : known?.service === before.service
+          ? known.entries
+          : serviceIndexEntries(keys, before.service),
+      entries,
     );
     // Records and extension values, with the service's stored size (docs/spec.md §10 budget).
     const laid = await layOut(this.store, keys, before, change, this.#budget);
@@ -497,7 +507,6 @@ export class Repo {
       const prev = before.tasks?.get(t.id);
       diff(dels, puts, prev ? taskIndexEntries(keys, sid, prev) : NO_ENTRIES, taskIndexEntries(keys, sid, t));
     }
-    const key = keys.service(sid);
     const preconditions = this.#unchanged(key, before.service);
     if (guard !== undefined) {
       preconditions.push(...guard.preconditions);
@@ -520,7 +529,7 @@ export class Repo {
     try {
       await this.store.batch(ops, batchOptions(log, preconditions));
       this.#cache?.set(key, laid.service);
-      this.#writeThrough(
+      const entry = this.#writeThrough(
         keys,
         sid,
         hot,
@@ -528,6 +537,7 @@ export class Repo {
         change.service.completed === undefined,
         ops,
       );
+      if (entry !== undefined) entry.index = { service: laid.service, entries };
     } finally {
       this.#writing--;
       log.settle();
