@@ -4,7 +4,7 @@
  * repo fills an entry by writing each committed batch through to it, and by the reads that miss.
  */
 import { lastComponent, type TenantKeys } from './keys.js';
-import type { StateRecord, TaskRecord } from './records.js';
+import type { ServiceRecord, StateRecord, TaskRecord } from './records.js';
 import type { BatchOp } from './store.js';
 
 /** One active service's entry. */
@@ -15,6 +15,8 @@ export interface ActiveEntry {
   activeStates?: Set<string>;
   /** Keys of the active-task markers (all states), once known. */
   activeTasks?: Set<string>;
+  /** The index entries of the service record last committed (the next write's old entries). */
+  index?: { readonly service: ServiceRecord; readonly entries: Map<string, string> };
 }
 
 /** LRU weight of an entry: one per record and marker it holds. */

@@ -15,6 +15,8 @@ import type { BatchOp, Store } from './store.js';
 /** A change as stored: puts of child records and extension values, and the service record with its new size. */
 export interface Layout {
   readonly service: ServiceRecord;
+  /** `service` as stored (its JSON). */
+  readonly serviceValue: string;
   readonly puts: BatchOp[];
 }
 
@@ -101,9 +103,10 @@ export async function layOut(
   const base = s === undefined ? 0 : (s.bytes ?? (await measure(store, keys, sid)));
   const bytes = base + delta;
   const service: ServiceRecord = { ...change.service, bytes };
-  const size = bytes + valueBytes(JSON.stringify(service));
+  const serviceValue = JSON.stringify(service);
+  const size = bytes + valueBytes(serviceValue);
   // Only a write that grows the service is held to the budget: one that shrinks it always passes.
-  const was = s === undefined ? 0 : base + valueBytes(JSON.stringify(s));
-  if (size > budget && size > was) throw serviceTooLarge(sid, size, budget);
-  return { service, puts };
+  if (size > budget && size > (s === undefined ? 0 : base + valueBytes(JSON.stringify(s))))
+    throw serviceTooLarge(sid, size, budget);
+  return { service, serviceValue, puts };
 }

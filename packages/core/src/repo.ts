@@ -263,8 +263,8 @@ export class Repo {
 
   /**
    * Write a committed batch through to the aggregate entry `hot` of service `sid` (taken out of
-   * the cache before the batch), and put it back while the service is active. A new service
-   * starts an entry that knows it has no markers yet.
+   * the cache before the batch), and put it back while the service is active (the entry put
+   * back is returned). A new service starts an entry that knows it has no markers yet.
    */
   #writeThrough(
     keys: TenantKeys,
@@ -273,9 +273,11 @@ export class Repo {
     created: boolean,
     active: boolean,
     ops: readonly BatchOp[],
-  ): void {
-    if (this.#hot === undefined || !active) return;
-    this.#hot.set(keys.service(sid), writeThrough(keys, sid, hot, created, ops));
+  ): ActiveEntry | undefined {
+    if (this.#hot === undefined || !active) return undefined;
+    const entry = writeThrough(keys, sid, hot, created, ops);
+    this.#hot.set(keys.service(sid), entry);
+    return entry;
   }
 
   /** Ids of the active services under a composite-start match prefix. */
@@ -476,17 +478,26 @@ export class Repo {
    */
   async commit(keys: TenantKeys, before: Before, change: Change, guard?: Guard): Promise<void> {
     const sid = change.service.id;
+    const key = keys.service(sid);
     const dels: BatchOp[] = [];
     const puts: BatchOp[] = [];
+    // The old record's entries are those the previous commit built for it, when it is that record.
+    const known = this.#hot?.peek(key)?.index;
+    const entries = serviceIndexEntries(keys, change.service);
     diff(
       dels,
       puts,
-      before.service ? serviceIndexEntries(keys, before.service) : NO_ENTRIES,
-      serviceIndexEntries(keys, change.service),
+      before.service === undefined
+        ? NO_ENTRIES
+        : known?.service === before.service
+          ? known.entries
+          : serviceIndexEntries(keys, before.service),
+      entries,
     );
     // Records and extension values, with the service's stored size (docs/spec.md §10 budget).
     const laid = await layOut(this.store, keys, before, change, this.#budget);
-    puts.push({ type: 'put', key: keys.service(sid), value: JSON.stringify(laid.service) }, ...laid.puts);
+    puts.push({ type: 'put', key: keys.service(sid), value: laid.serviceValue });
+    for (const op of laid.puts) puts.push(op);
     for (const st of change.states) {
       const prev = before.states?.get(st.id);
       diff(
@@ -500,9 +511,11 @@ export class Repo {
       const prev = before.tasks?.get(t.id);
       diff(dels, puts, prev ? taskIndexEntries(keys, sid, prev) : NO_ENTRIES, taskIndexEntries(keys, sid, t));
     }
-    const key = keys.service(sid);
-    const preconditions = [...this.#unchanged(key, before.service), ...(guard?.preconditions ?? [])];
-    if (guard !== undefined) puts.push(...guard.ops);
+    const preconditions = this.#unchanged(key, before.service);
+    if (guard !== undefined) {
+      preconditions.push(...guard.preconditions);
+      puts.push(...guard.ops);
+    }
     // Last before the batch: from here every path settles the entries (once per attempt; a write
     // retried after PRECONDITION_FAILED appends, and settles, again).
     const log = await this.log.append(keys, change.service, change.events);
@@ -514,11 +527,14 @@ export class Repo {
     // Taken out while the batch runs: a failed batch leaves no entry that may be stale.
     const hot = this.#hot?.get(key);
     this.#hot?.delete(key);
-    const ops = [...dels, ...puts];
+    // Deletes first, then puts, then the log's entries (which the write-through passes over).
+    const ops = dels;
+    for (const op of puts) ops.push(op);
+    for (const op of log.ops) ops.push(op);
     try {
-      await this.store.batch([...ops, ...log.ops], batchOptions(log, preconditions));
+      await this.store.batch(ops, batchOptions(log, preconditions));
       this.#cache?.set(key, laid.service);
-      this.#writeThrough(
+      const entry = this.#writeThrough(
         keys,
         sid,
         hot,
@@ -526,6 +542,7 @@ export class Repo {
         change.service.completed === undefined,
         ops,
       );
+      if (entry !== undefined) entry.index = { service: laid.service, entries };
     } finally {
       this.#writing--;
       this.#fills.end(key);

@@ -58,6 +58,17 @@ function pad(n: number, width: number): string {
  * count, H. Hinnant's `civil_from_days`); instants without a four-digit year keep its form.
  */
 export function formatInstant(ms: number): string {
+  // The events and views of one request, and of requests within the same millisecond, share instants.
+  if (ms !== lastMs) {
+    lastText = isoText(ms);
+    lastMs = ms;
+  }
+  return lastText;
+}
+let lastMs = Number.NaN;
+let lastText = '';
+
+function isoText(ms: number): string {
   if (!Number.isInteger(ms) || ms < FIRST_INSTANT || ms > LAST_INSTANT) return new Date(ms).toISOString();
   const days = Math.floor(ms / DAY_MS);
   let rest = ms - days * DAY_MS;

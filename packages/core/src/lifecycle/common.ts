@@ -43,7 +43,10 @@ export type Compact<T> = { [K in keyof T as undefined extends T[K] ? never : K]:
 /** Drop undefined values so records satisfy `exactOptionalPropertyTypes` and stay compact. */
 export function compact<T extends object>(o: T): Compact<T> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  for (const k of Object.keys(o)) {
+    const v = (o as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = v;
+  }
   return out as Compact<T>;
 }
 
@@ -66,7 +69,17 @@ export function touch(s: ServiceRecord, now: number, cfg: RuleConfig): ServiceRe
     s.completed === undefined && cfg.autoCompleteEnabled && delay !== undefined
       ? now + delay * 1000
       : undefined;
-  return compact({ ...s, version: s.version + 1, updated: now, expires, auto_at: autoAt });
+  // compact({ ...s, version, updated, expires, auto_at }) in one copy, keys in the same order.
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(s)) {
+    const v = k === 'auto_at' ? autoAt : (s as unknown as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = v;
+  }
+  out.version = s.version + 1;
+  out.updated = now;
+  out.expires = expires;
+  if (autoAt !== undefined) out.auto_at = autoAt;
+  return out as unknown as ServiceRecord;
 }
 
 export function base(tenant: string, s: ServiceRecord, ts: number) {
