@@ -240,6 +240,10 @@ export interface EngineStats {
   readonly conflictRetries: number;
   /** Calls that failed with `CONFLICT` once their retries ran out. */
   readonly conflicts: number;
+  /** Pauses purge and the sweep took because requests were slow (see {@link MaintenanceConfig}). */
+  readonly maintenancePauses: number;
+  /** Their total, ms. */
+  readonly maintenancePausedMs: number;
 }
 
 /** Options of `importServices`. */

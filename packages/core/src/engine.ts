@@ -121,7 +121,8 @@ export async function createContextServices(options: EngineOptions): Promise<Con
     },
     recordLatency: (ms) => pacer.record(ms),
     stats() {
-      return { ...repo.counters };
+      const paced = pacer.stats();
+      return { ...repo.counters, maintenancePauses: paced.pauses, maintenancePausedMs: paced.pausedMs };
     },
     on(type: string, listener: (event: never) => void) {
       return repo.on(type, listener as (event: ContextEvent) => void);
