@@ -83,36 +83,6 @@ export function requestLogger(logger: Logger | undefined, options: RequestLogOpt
   };
 }
 
-/**
- * Operations whose duration says nothing of how fast requests are served: streams and
- * maintenance itself, and the health probes.
- */
-const UNPACED: ReadonlySet<string> = new Set([
-  'exportStream',
-  'exportFiles',
-  'purge',
-  'changeStream',
-  'healthz',
-  'readyz',
-  'metrics',
-]);
-
-/**
- * Record each ordinary request's duration (until its handler returns) into the engine, which paces
- * purge and the sweep by them (`ContextServices.recordLatency`).
- */
-function latencyRecorder(engine: ContextServices): Middleware {
-  return async (ctx, next) => {
-    const start = performance.now();
-    try {
-      await next();
-    } finally {
-      const operation = (ctx as { _matchedRouteName?: string })._matchedRouteName;
-      if (operation !== undefined && !UNPACED.has(operation)) engine.recordLatency(performance.now() - start);
-    }
-  };
-}
-
 /** Health probes and scrapes come every few seconds: their request lines are debug. */
 const QUIET: ReadonlySet<string> = new Set(['healthz', 'readyz', 'metrics']);
 
@@ -133,8 +103,7 @@ const routeNotFound: Middleware = async (ctx, next) => {
 
 /**
  * A Koa app serving {@link createRouter}'s routes with: request ids (`X-Request-Id`); the error
- * middleware; request logs (when `options.logger` is given) and `options.onRequest`; each request's
- * duration recorded into the engine, which paces purge and the sweep by them; the health
+ * middleware; request logs (when `options.logger` is given) and `options.onRequest`; the health
  * endpoints at the root (docs/spec.md §13); 404 for unknown routes, 405 (with `Allow`) for a wrong method
  * and 501 for an unknown one, all in the JSON error shape of docs/spec.md §2.1.
  *
@@ -153,7 +122,6 @@ export function createApp(engine: ContextServices, options: AppOptions = {}): Ko
   const router = createRouter(engine, { ...routerOptions, links: { ...links, ...routerOptions.links } });
   const logger = options.logger;
   app.use(requestId());
-  app.use(latencyRecorder(engine));
   app.use(errorHandler({ notFoundStatus: options.notFoundStatus ?? 400, ...(logger ? { logger } : {}) }));
   if (logger !== undefined || onRequest !== undefined) {
     app.use(requestLogger(logger, { quiet: QUIET, ...(onRequest ? { onRequest } : {}) }));

@@ -114,7 +114,27 @@ function checkCaptures(ctx: Context): void {
   }
 }
 
+/**
+ * Operations whose duration says nothing of how fast requests are served: the streams, and
+ * maintenance itself. Every other route records its duration into the engine, which paces purge and
+ * the sweep by them (`ContextServices.recordLatency`).
+ */
+const UNPACED: ReadonlySet<string> = new Set(['exportStream', 'exportFiles', 'purge', 'changeStream']);
+
 function handlerFor(spec: RouteSpec, engine: ContextServices, options: RouterOptions): Middleware {
+  const handle = answer(spec, engine, options);
+  if (UNPACED.has(spec.operationId)) return handle;
+  return async (ctx, next) => {
+    const start = performance.now();
+    try {
+      await handle(ctx, next);
+    } finally {
+      engine.recordLatency(performance.now() - start);
+    }
+  };
+}
+
+function answer(spec: RouteSpec, engine: ContextServices, options: RouterOptions): Middleware {
   const resolveTenant = tenantResolver(options.tenants);
   const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const bodyTimeout = options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT;

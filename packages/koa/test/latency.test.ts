@@ -6,7 +6,7 @@ import { createApp } from '../src/index.js';
 import { BASE, send } from './helpers.js';
 
 describe('request latencies fed to the engine (maintenance pacing)', () => {
-  it('records each ordinary request, not purge, exports, the change stream or health probes', async () => {
+  it('records each request served by a route, not purge, exports, the change stream or health probes', async () => {
     const engine = await createContextServices({ store: new MemoryStore() });
     const recorded: number[] = [];
     const watched = {
