@@ -174,7 +174,8 @@ export interface EngineConfig {
 /**
  * How purge and the sweep pace themselves (`EngineConfig.maintenance`): between groups of services
  * they wait while the requests served are slower than a latency budget (see
- * {@link ContextServices.recordLatency}), down to a minimum pace of 10 services a second.
+ * {@link ContextServices.recordLatency}), down to a minimum pace: one service at a time, working a
+ * fifth of the time.
  */
 export interface MaintenanceConfig {
   /**

@@ -3,9 +3,9 @@
  * with: maintenance works through its services a group at a time and, between groups, waits as
  * long as the {@link Pacer} says. The pacer is fed the duration of each request served (the Koa
  * adapter does; an embedder calls `engine.recordLatency(ms)`), keeps the p99 of the last second
- * against a budget and backs off (smaller groups, then growing pauses) while the requests are
- * slower than it, speeding up again once they are not. The event loop's delay is a second signal,
- * one that needs no requests.
+ * against a budget and backs off (smaller groups, then pauses growing with the work done) while
+ * the requests are slower than it, speeding up again once they are not. The event loop's delay is
+ * a second signal, one that needs no requests.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -21,7 +21,7 @@ export interface ResolvedPacing {
 
 /** Services per group at full pace: each reads its keys and writes a batch through the store. */
 export const FULL_WIDTH = 4;
-/** The longest pause between groups: a purge on a server that stays busy still does 10 services/s. */
+/** The longest pause between two groups, however long the group took. */
 export const MAX_PAUSE_MS = 100;
 /** Latencies recorded within this long are the recent ones. */
 export const WINDOW_MS = 1000;
@@ -37,17 +37,21 @@ const MIN_LOOP_DELAY_BUDGET_MS = 50;
 const RECENT_SAMPLES = 4096;
 
 /**
- * The pace at each level: level 0 is full pace, then narrower groups, then pauses doubling from
- * 1 ms up to {@link MAX_PAUSE_MS}.
+ * The pace at each level: level 0 is full pace, then narrower groups, then pauses of a growing
+ * multiple of the time the group took (¼, ½, 1, 2, 4 times it: a duty cycle down to a fifth).
  */
-export function paceAt(level: number): { width: number; pauseMs: number } {
-  if (level <= 0) return { width: FULL_WIDTH, pauseMs: 0 };
-  if (level === 1) return { width: 2, pauseMs: 0 };
-  if (level === 2) return { width: 1, pauseMs: 0 };
-  return { width: 1, pauseMs: Math.min(MAX_PAUSE_MS, 2 ** (level - 3)) };
+export function paceAt(level: number): { width: number; pauseFactor: number } {
+  if (level <= 0) return { width: FULL_WIDTH, pauseFactor: 0 };
+  if (level === 1) return { width: 2, pauseFactor: 0 };
+  if (level === 2) return { width: 1, pauseFactor: 0 };
+  return { width: 1, pauseFactor: 2 ** (Math.min(level, MAX_LEVEL) - 5) };
 }
-/** The slowest level (width 1, the longest pause). */
-export const MAX_LEVEL = 3 + Math.ceil(Math.log2(MAX_PAUSE_MS));
+/**
+ * The slowest level: one service at a time, working a fifth of the time. It is the minimum pace,
+ * whatever the requests' latency: a purge on a server that stays busy still ends, about five
+ * times slower than one service at a time without pauses.
+ */
+export const MAX_LEVEL = 7;
 
 /** The event loop's delay, read over intervals. */
 export interface LoopDelaySource {
@@ -128,6 +132,8 @@ export class Pacer {
   #budget = DEFAULT_BUDGET_MS;
   #level = 0;
   #adjustedAt = Number.NEGATIVE_INFINITY;
+  /** When the last pause ended: the group since then is the work a pause is measured against. */
+  #resumedAt = 0;
   #stats = { pauses: 0, pausedMs: 0, backoffs: 0 };
 
   /**
@@ -187,6 +193,7 @@ export class Pacer {
       this.#recentCount = 0;
       this.#level = 0;
       this.#adjustedAt = Number.NEGATIVE_INFINITY;
+      this.#resumedAt = this.#deps.now();
       if (this.#cfg.pacing) this.#deps.loopDelay?.start();
     }
     try {
@@ -201,11 +208,17 @@ export class Pacer {
     if (!this.#cfg.pacing) return this.#deps.yield();
     const now = this.#deps.now();
     if (now - this.#adjustedAt >= ADJUST_MS) this.#adjust(now);
-    const { pauseMs } = paceAt(this.#level);
-    if (pauseMs === 0) return this.#deps.yield();
-    this.#stats.pauses++;
-    this.#stats.pausedMs += pauseMs;
-    return this.#deps.sleep(pauseMs);
+    const workMs = now - this.#resumedAt;
+    const { pauseFactor } = paceAt(this.#level);
+    if (pauseFactor === 0) {
+      await this.#deps.yield();
+    } else {
+      const pauseMs = Math.max(1, Math.min(MAX_PAUSE_MS, pauseFactor * workMs));
+      this.#stats.pauses++;
+      this.#stats.pausedMs += pauseMs;
+      await this.#deps.sleep(pauseMs);
+    }
+    this.#resumedAt = this.#deps.now();
   }
 
   /**

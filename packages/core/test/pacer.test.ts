@@ -68,11 +68,22 @@ describe('maintenance pacer', () => {
     // Narrower groups first, then pauses, up to the longest one.
     expect(levels[0]).toBe(2);
     expect(levels[levels.length - 1]).toBe(MAX_LEVEL);
-    expect(paceAt(MAX_LEVEL)).toEqual({ width: 1, pauseMs: MAX_PAUSE_MS });
     expect(pacer.width).toBe(1);
-    expect(Math.max(...sleeps)).toBe(MAX_PAUSE_MS);
+    // The slowest pace pauses 4 times as long as the group took (10 ms here): a fifth of the time working.
+    expect(paceAt(MAX_LEVEL)).toEqual({ width: 1, pauseFactor: 4 });
+    expect(Math.max(...sleeps)).toBe(40);
     expect(sleeps.length).toBeGreaterThan(300);
     expect(pacer.stats().pausedMs).toBe(sleeps.reduce((a, b) => a + b, 0));
+  });
+
+  it('pauses at most MAX_PAUSE_MS, however long a group took', async () => {
+    const { pacer, sleeps, advance } = simulated({ latencyBudget: 10 });
+    await run(pacer, 40, () => {
+      pacer.record(500);
+      advance(60);
+    });
+    expect(pacer.level).toBe(MAX_LEVEL);
+    expect(Math.max(...sleeps)).toBe(MAX_PAUSE_MS);
   });
 
   it('speeds up again once the slow requests are out of the last second', async () => {
@@ -153,20 +164,25 @@ describe('maintenance pacer', () => {
 
 describe('purge paced by the engine', () => {
   it('pauses while the requests recorded are slow, and still purges everything', async () => {
-    const { pacer, sleeps } = simulated({ latencyBudget: 5 });
+    const { pacer, sleeps, advance } = simulated({ latencyBudget: 5 });
     const cs = await createContextServices({ store: new MemoryStore(), pacer });
     try {
       for (let i = 0; i < 300; i++) await cs.startService({ customer_id: `C${i}` });
-      // Every service removed stands for a slow request answered meanwhile.
-      cs.on('service.deleted', () => cs.recordLatency(40));
+      // Every service removed takes 2 ms, and a slow request is answered meanwhile.
+      cs.on('service.deleted', () => {
+        advance(2);
+        cs.recordLatency(40);
+      });
       const { purged } = await cs.purge({
         limit: new Date(Date.now() + 60_000).toISOString(),
         operation: 'purge.service.all',
       });
       expect(purged).toBe(300);
-      expect(sleeps.length).toBeGreaterThan(0);
-      expect(Math.max(...sleeps)).toBe(MAX_PAUSE_MS);
-      expect(pacer.stats().backoffs).toBeGreaterThan(0);
+      expect(pacer.level).toBe(MAX_LEVEL);
+      // At the slowest pace, 4 × the 2 ms a service took.
+      expect(Math.max(...sleeps)).toBe(8);
+      expect(cs.stats().maintenancePauses).toBe(sleeps.length);
+      expect(cs.stats().maintenancePausedMs).toBe(sleeps.reduce((a, b) => a + b, 0));
     } finally {
       await cs.close();
     }
