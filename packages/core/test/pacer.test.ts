@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { MaintenanceConfig } from '../src/index.js';
-import { createContextServices, MAX_PAUSE_MS, Pacer, type PacerDeps, paceAt } from '../src/index.js';
+import {
+  createContextServices,
+  MAX_PAUSE_MS,
+  Pacer,
+  type PacerDeps,
+  paceAt,
+  SimulatedClock,
+} from '../src/index.js';
 import { MemoryStore } from '../src/memory/index.js';
 import { MAX_LEVEL } from '../src/pacer.js';
 
@@ -183,6 +190,30 @@ describe('purge paced by the engine', () => {
       expect(Math.max(...sleeps)).toBe(8);
       expect(cs.stats().maintenancePauses).toBe(sleeps.length);
       expect(cs.stats().maintenancePausedMs).toBe(sleeps.reduce((a, b) => a + b, 0));
+    } finally {
+      await cs.close();
+    }
+  });
+
+  it('paces the expiry sweep the same way, which still removes every expired service', async () => {
+    const { pacer, sleeps, advance } = simulated({ latencyBudget: 5 });
+    const clock = new SimulatedClock();
+    const cs = await createContextServices({
+      store: new MemoryStore(),
+      clock,
+      pacer,
+      config: { expiration: '1h' },
+    });
+    try {
+      for (let i = 0; i < 200; i++) await cs.startService({ customer_id: `C${i}` });
+      cs.on('service.deleted', () => {
+        advance(2);
+        cs.recordLatency(40);
+      });
+      clock.advance(2 * 3_600_000);
+      expect(await cs.sweep()).toEqual({ expired: 200, autoCompleted: 0 });
+      expect(sleeps.length).toBeGreaterThan(0);
+      expect(pacer.level).toBe(MAX_LEVEL);
     } finally {
       await cs.close();
     }
