@@ -147,6 +147,9 @@ export async function purgeUnderLoad(
     const busy = await load.stop();
     if (res.status !== 200) throw new Error(`purge answered ${res.status}: ${await res.text()}`);
     purged = ((await res.json()) as { purged: number }).purged;
+    // How much the purge paced itself for the requests (packages/core/src/pacer.ts).
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const counter = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 0);
     if (quiet.failures + busy.failures > 0) {
       throw new Error(`maintenance: failed ordinary requests (${JSON.stringify({ quiet, busy })})`);
     }
@@ -155,6 +158,8 @@ export async function purgeUnderLoad(
       seconds: Math.round(purgeSeconds * 10) / 10,
       pairsPerSecond: rate,
       requestsDuringPurge: busy.requests,
+      pauses: counter('cxs_maintenance_pauses_total'),
+      pausedSeconds: Math.round(counter('cxs_maintenance_paused_seconds_total') * 10) / 10,
     });
     rec.add({
       name: 'maintenance.purge.p99-of-ordinary-requests',

@@ -1,5 +1,6 @@
 import type { Clock } from './clock.js';
 import type { ChangeEntry, ContextEvent, ContextEventType, EventOf } from './events.js';
+import type { Pacer } from './pacer.js';
 import type { ReadyOptions } from './ready.js';
 import type { Store } from './store.js';
 import type {
@@ -166,6 +167,33 @@ export interface EngineConfig {
    * call fails with the retriable `CONFLICT`. Default 10; 0 fails at the first conflict.
    */
   conflictRetries?: number;
+  /** Pacing of purge and the sweep by the latency of the requests they compete with. */
+  maintenance?: MaintenanceConfig;
+}
+
+/**
+ * How purge and the sweep pace themselves (`EngineConfig.maintenance`): between groups of services
+ * they wait while the requests served are slower than a latency budget (see
+ * {@link ContextServices.recordLatency}), down to a minimum pace: one service at a time, working a
+ * fifth of the time.
+ */
+export interface MaintenanceConfig {
+  /**
+   * false: work at the fixed pace (4 services at a time, yielding to the event loop in between)
+   * whatever the latency of the requests. Default true.
+   */
+  pacing?: boolean;
+  /**
+   * The p99 (ms) of recent requests above which maintenance backs off. Default: 1.5 × the p99 of
+   * the requests recorded while no maintenance ran (at least 5 ms), or 20 ms before 100 of them
+   * were recorded.
+   */
+  latencyBudget?: number;
+  /**
+   * Also back off while the event loop's delay (p99 over 100 ms) is above `max(latencyBudget, 50 ms)`;
+   * this works without requests. Default true.
+   */
+  eventLoopDelay?: boolean;
 }
 
 /**
@@ -198,6 +226,11 @@ export interface EngineOptions {
    */
   ids?: () => string;
   config?: EngineConfig;
+  /**
+   * Paces purge and the sweep (see {@link MaintenanceConfig}); default one of the engine's own made
+   * from `config.maintenance`, which is then ignored. Engines of one process may share one.
+   */
+  pacer?: Pacer;
   /** Receives errors thrown by event listeners (default: `process.emitWarning`). */
   onListenerError?: (error: unknown, event: ContextEvent) => void;
 }
@@ -208,6 +241,10 @@ export interface EngineStats {
   readonly conflictRetries: number;
   /** Calls that failed with `CONFLICT` once their retries ran out. */
   readonly conflicts: number;
+  /** Pauses purge and the sweep took because requests were slow (see {@link MaintenanceConfig}). */
+  readonly maintenancePauses: number;
+  /** Their total, ms. */
+  readonly maintenancePausedMs: number;
 }
 
 /** Options of `importServices`. */
@@ -328,6 +365,13 @@ export interface ContextServices {
    * when this one dies; `stopSweeper` gives it back.
    */
   startSweeper(intervalMs?: number): void;
+  /**
+   * Record how long (ms) one request took to serve: purge and the sweep pace themselves by these
+   * (see {@link MaintenanceConfig}). The Koa adapter records every request but the long-lived
+   * ones (export, purge, the change stream); an application serving the engine otherwise records
+   * its own.
+   */
+  recordLatency(ms: number): void;
   /** Stop the sweeper started by {@link startSweeper} and wait for a sweep in progress. */
   stopSweeper(): Promise<void>;
   /**

@@ -4,7 +4,6 @@
  * reader is; once caught up they wait for the next settled write of their tenant in this process
  * (and, on a shared store, poll for other processes' writes).
  */
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { CallOptions, ChangesQuery } from './api.js';
 import { positionOf, type StoredChange } from './change-log.js';
 import type { EngineContext } from './context.js';
@@ -238,6 +237,7 @@ async function sweepTenant(ctx: EngineContext, keys: TenantKeys, now: number): P
     }
     removed += dels.length;
     if (!more || dels.length < ctx.cfg.batchSize) return removed;
-    await yieldToLoop();
+    // Paced like the rest of the sweep (src/pacer.ts).
+    await ctx.pacer.pause();
   }
 }

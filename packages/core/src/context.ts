@@ -5,6 +5,7 @@ import type { Clock } from './clock.js';
 import type { ResolvedConfig } from './config.js';
 import { ContextServicesError, invalid, isContextServicesError, serviceNotFound } from './errors.js';
 import { TenantKeys } from './keys.js';
+import type { Pacer } from './pacer.js';
 import type { ServiceRecord } from './records.js';
 import type { Repo } from './repo.js';
 import { isServiceId } from './validate.js';
@@ -18,6 +19,8 @@ export interface EngineContext {
   readonly ids: () => string;
   /** Ids come from the application: a new one may collide with a stored service, so it is checked. */
   readonly customIds: boolean;
+  /** Paces purge and the sweep by the latency of the requests served meanwhile. */
+  readonly pacer: Pacer;
   keys(options: CallOptions | undefined): TenantKeys;
 }
 
@@ -48,6 +51,7 @@ export function createContext(
   clock: Clock,
   cfg: ResolvedConfig,
   ids: (() => string) | undefined,
+  pacer: Pacer,
 ): EngineContext {
   const tenants = new Map<string, TenantKeys>();
   const custom = ids;
@@ -55,6 +59,7 @@ export function createContext(
     repo,
     clock,
     cfg,
+    pacer,
     customIds: custom !== undefined,
     ids:
       custom === undefined

@@ -8,6 +8,7 @@ import { ContextServicesError } from './errors.js';
 import type { ContextEvent } from './events.js';
 import { SweepLease } from './lease.js';
 import * as maintenance from './maintenance.js';
+import { Pacer } from './pacer.js';
 import * as reads from './reads.js';
 import { probeStore } from './ready.js';
 import { Repo } from './repo.js';
@@ -50,7 +51,8 @@ export async function createContextServices(options: EngineOptions): Promise<Con
     options.onListenerError ?? warnListenerError,
     cfg.limits.serviceBytes,
   );
-  const ctx = createContext(repo, clock, cfg, options.ids);
+  const pacer = options.pacer ?? new Pacer(options.config?.maintenance);
+  const ctx = createContext(repo, clock, cfg, options.ids, pacer);
   // Engines sharing the store take turns at sweeping (docs/spec.md §11).
   const lease = repo.shared ? new SweepLease(options.store, clock, randomServiceId()) : undefined;
   await options.store.open();
@@ -80,7 +82,7 @@ export async function createContextServices(options: EngineOptions): Promise<Con
     endTask: (sid, id, event, o) => writes.endTask(ctx, sid, id, event, o),
     listTasks: (sid, q, o) => reads.listTasks(ctx, sid, q, o),
     getTask: (sid, id, q, o) => reads.getTask(ctx, sid, id, q, o),
-    purge: (body, o) => maintenance.purge(ctx, body, o),
+    purge: (body, o) => pacer.during(() => maintenance.purge(ctx, body, o)),
     // The query's export_content decides what the iterable yields (ExportItem); the
     // implementation yields exactly that, which its untyped result cannot say.
     exportServices: ((q, o) => maintenance.exportServices(ctx, q, o)) as ContextServices['exportServices'],
@@ -88,12 +90,14 @@ export async function createContextServices(options: EngineOptions): Promise<Con
     changes: (q, o) => changes(ctx, q, o),
     sweep(now) {
       const at = now ?? clock.now();
-      const run = sweeping.then(async () => {
-        const result = await maintenance.sweep(ctx, at, lease);
-        // The change log's retention, by the engine holding the sweep lease (renewed here).
-        if (lease === undefined || (await lease.acquire())) await sweepChanges(ctx, at);
-        return result;
-      });
+      const run = sweeping.then(() =>
+        pacer.during(async () => {
+          const result = await maintenance.sweep(ctx, at, lease);
+          // The change log's retention, by the engine holding the sweep lease (renewed here).
+          if (lease === undefined || (await lease.acquire())) await sweepChanges(ctx, at);
+          return result;
+        }),
+      );
       sweeping = run.catch(() => undefined);
       return run;
     },
@@ -115,8 +119,10 @@ export async function createContextServices(options: EngineOptions): Promise<Con
       await sweeping;
       await lease?.release();
     },
+    recordLatency: (ms) => pacer.record(ms),
     stats() {
-      return { ...repo.counters };
+      const paced = pacer.stats();
+      return { ...repo.counters, maintenancePauses: paced.pauses, maintenancePausedMs: paced.pausedMs };
     },
     on(type: string, listener: (event: never) => void) {
       return repo.on(type, listener as (event: ContextEvent) => void);

@@ -13,6 +13,14 @@ export {
 } from './events.js';
 export { encodePosition, escapeComponent, POSITION_WIDTH, prefixEnd, unescapeComponent } from './keys.js';
 export {
+  type LoopDelaySource,
+  MAX_PAUSE_MS,
+  Pacer,
+  type PacerDeps,
+  type PacerStats,
+  paceAt,
+} from './pacer.js';
+export {
   parseExportQuery,
   parseId,
   parseServiceListQuery,

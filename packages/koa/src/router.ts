@@ -180,7 +180,28 @@ class Request implements RouteRequest {
 
 const NO_QUERY: RawQuery = Object.freeze({});
 
+/**
+ * Operations whose duration says nothing of how fast requests are served: the streams, and
+ * maintenance itself. Every other route records its duration into the engine, which paces purge and
+ * the sweep by them (`ContextServices.recordLatency`).
+ */
+const UNPACED: ReadonlySet<string> = new Set(['exportStream', 'exportFiles', 'purge', 'changeStream']);
+
 function handlerFor(spec: RouteSpec, shared: Shared): Middleware {
+  const handle = answer(spec, shared);
+  if (UNPACED.has(spec.operationId)) return handle;
+  const { engine } = shared;
+  return async (ctx, next) => {
+    const start = performance.now();
+    try {
+      await handle(ctx, next);
+    } finally {
+      engine.recordLatency(performance.now() - start);
+    }
+  };
+}
+
+function answer(spec: RouteSpec, shared: Shared): Middleware {
   const { resolveTenant, maxString, strict } = shared;
   const known = spec.query;
   return async (ctx) => {

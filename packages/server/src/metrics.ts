@@ -156,8 +156,9 @@ export class Metrics {
   }
 
   /**
-   * Expose the engine's conflict counters (`engine.stats()`, shared stores): writes re-read and
-   * re-applied after another process changed the service, and calls that gave up with `CONFLICT`.
+   * Expose the engine's counters (`engine.stats()`): writes re-read and re-applied after another
+   * process changed the service, and calls that gave up with `CONFLICT` (shared stores); the pauses
+   * maintenance took for slow requests.
    */
   watchEngineStats(engine: ContextServices): void {
     this.#collected('cxs_conflict_retries_total', 'Writes re-read and re-applied after a conflict', () => ({
@@ -165,6 +166,14 @@ export class Metrics {
     }));
     this.#collected('cxs_conflicts_total', 'Calls answered CONFLICT once their retries ran out', () => ({
       '': engine.stats().conflicts,
+    }));
+    this.#collected(
+      'cxs_maintenance_pauses_total',
+      'Pauses purge and the sweep took because requests were slower than the latency budget',
+      () => ({ '': engine.stats().maintenancePauses }),
+    );
+    this.#collected('cxs_maintenance_paused_seconds_total', 'Time purge and the sweep paused', () => ({
+      '': engine.stats().maintenancePausedMs / 1000,
     }));
   }
 

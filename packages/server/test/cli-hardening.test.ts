@@ -62,16 +62,19 @@ describe('configuration errors are bad usage (exit 2)', () => {
   });
 
   it('a bad --expiration, or a bad timeout, exits 2 like other bad options', async () => {
-    const [expiration, timeout, connections] = await Promise.all([
+    const [expiration, timeout, connections, budget] = await Promise.all([
       refused(['serve', '--store', 'memory', '--port', '0', '--expiration', '5 years']),
       refused(['serve', '--store', 'memory', '--port', '0', '--body-timeout', 'soon']),
       refused(['serve', '--store', 'memory', '--port', '0', '--max-connections', '0']),
+      refused(['serve', '--store', 'memory', '--port', '0', '--maintenance-latency-budget', 'low']),
     ]);
     expect(expiration.code).toBe(2);
     expect(expiration.stderr).toMatch(/--expiration must be/);
     expect(timeout.code).toBe(2);
     expect(timeout.stderr).toMatch(/--body-timeout must be a duration/);
     expect(connections.code).toBe(2);
+    expect(budget.code).toBe(2);
+    expect(budget.stderr).toMatch(/--maintenance-latency-budget must be a duration/);
   });
 });
 

@@ -91,6 +91,12 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'seconds between expiry/auto-complete sweeps',
   },
   {
+    flag: 'maintenance-latency-budget',
+    env: 'CXS_MAINTENANCE_LATENCY_BUDGET',
+    default: 'auto',
+    help: 'p99 request latency above which purge and sweeps slow down, e.g. 10ms; auto (1.5 × the p99 without maintenance) or off (no pacing)',
+  },
+  {
     flag: 'header-timeout',
     env: 'CXS_HEADER_TIMEOUT',
     default: '20s',
@@ -268,6 +274,10 @@ export async function serve(
       maxEntries: integer(o['changes-max'], 'changes-max', 1, Number.MAX_SAFE_INTEGER),
     },
   };
+  const budget = String(o['maintenance-latency-budget']);
+  if (budget === 'off') config.maintenance = { pacing: false };
+  else if (budget !== 'auto')
+    config.maintenance = { latencyBudget: duration(budget, 'maintenance-latency-budget') };
   if (o['auto-complete-after'] !== undefined) {
     config.autoCompleteEnabled = true;
     config.autoCompleteAfter = integer(o['auto-complete-after'], 'auto-complete-after', 1, 2 ** 31 - 1);
