@@ -179,8 +179,9 @@ export interface EngineConfig {
  */
 export interface MaintenanceConfig {
   /**
-   * false: work at the fixed pace (4 services at a time, yielding to the event loop in between)
-   * whatever the latency of the requests. Default true.
+   * true: pace by the requests' latency. Default false (unless `latencyBudget` is set): the fixed
+   * pace, 4 services at a time, yielding to the event loop in between; measured on LevelDB, pacing
+   * made purges up to 5 times longer without holding the requests' p99 better.
    */
   pacing?: boolean;
   /**

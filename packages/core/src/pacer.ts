@@ -264,5 +264,5 @@ function resolvePacing(c: MaintenanceConfig): ResolvedPacing {
   const b = c.latencyBudget;
   if (b !== undefined && !(typeof b === 'number' && Number.isFinite(b) && b > 0))
     throw invalid('maintenance.latencyBudget', 'must be a number of ms > 0', { value: b });
-  return { pacing: c.pacing ?? true, latencyBudget: b, eventLoopDelay: c.eventLoopDelay ?? true };
+  return { pacing: c.pacing ?? b !== undefined, latencyBudget: b, eventLoopDelay: c.eventLoopDelay ?? true };
 }

@@ -93,7 +93,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   {
     flag: 'maintenance-latency-budget',
     env: 'CXS_MAINTENANCE_LATENCY_BUDGET',
-    default: 'auto',
+    default: 'off',
     help: 'p99 request latency above which purge and sweeps slow down, e.g. 10ms; auto (1.5 × the p99 without maintenance) or off (no pacing)',
   },
   {
@@ -275,8 +275,8 @@ export async function serve(
     },
   };
   const budget = String(o['maintenance-latency-budget']);
-  if (budget === 'off') config.maintenance = { pacing: false };
-  else if (budget !== 'auto')
+  if (budget === 'auto') config.maintenance = { pacing: true };
+  else if (budget !== 'off')
     config.maintenance = { latencyBudget: duration(budget, 'maintenance-latency-budget') };
   if (o['auto-complete-after'] !== undefined) {
     config.autoCompleteEnabled = true;
