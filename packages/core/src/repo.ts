@@ -63,10 +63,10 @@ export class Repo {
   readonly #events: Emitter;
   #closed = false;
   readonly #budget: number;
-  /** Bumped before every write: a read that raced a write must not refill the cache with the old record. */
-  #writes = 0;
-  #writing = 0;
-  /** The same, per service key, for the record cache: writes to other services do not stop a fill. */
+  /**
+   * Writes by service key: a read that raced a write of its service must not refill the record
+   * cache or the aggregate entry with what it read; writes to other services do not stop a fill.
+   */
   readonly #fills = new FillGuard();
 
   constructor(
@@ -195,9 +195,9 @@ export class Repo {
       }
     }
     if (missing.length === 0) return out;
-    const epoch = this.#writing === 0 ? this.#writes : -1;
+    const since = this.#fills.epoch;
     const read = await this.getChildren<T>(keyOf, missing);
-    const fill = epoch === this.#writes && this.#hot?.peek(keys.service(sid)) === hot;
+    const fill = this.#fills.mayFill(keys.service(sid), since) && this.#hot?.peek(keys.service(sid)) === hot;
     for (const [id, rec] of read) if (fill) hot.records.set(keyOf(id), rec);
     // Keep the order asked for (the order of the markers' range read).
     if (out.size === 0) return read;
@@ -232,11 +232,12 @@ export class Repo {
     const hot = this.#hot?.get(keys.service(sid));
     const known = hot?.[which];
     if (known !== undefined) return idsUnder(known, prefix);
-    const epoch = this.#writing === 0 ? this.#writes : -1;
+    const since = this.#fills.epoch;
     const range = hot === undefined ? prefix : all;
     const markers = new Set<string>();
     for await (const [k] of this.store.iterate(prefixRange(range))) markers.add(k);
-    if (hot !== undefined && epoch === this.#writes && this.#hot?.peek(keys.service(sid)) === hot) {
+    const key = keys.service(sid);
+    if (hot !== undefined && this.#fills.mayFill(key, since) && this.#hot?.peek(key) === hot) {
       hot[which] = markers;
     }
     return idsUnder(markers, prefix);
@@ -520,8 +521,6 @@ export class Repo {
     // retried after PRECONDITION_FAILED appends, and settles, again).
     const log = await this.log.append(keys, change.service, change.events);
     // A failed batch may or may not have reached the store: forget the cached record either way.
-    this.#writes++;
-    this.#writing++;
     this.#fills.begin(key);
     this.#cache?.delete(key);
     // Taken out while the batch runs: a failed batch leaves no entry that may be stale.
@@ -544,7 +543,6 @@ export class Repo {
       );
       if (entry !== undefined) entry.index = { service: laid.service, entries };
     } finally {
-      this.#writing--;
       this.#fills.end(key);
       log.settle();
     }
@@ -562,15 +560,12 @@ export class Repo {
     for (const k of serviceIndexEntries(keys, service).keys()) ops.push({ type: 'del', key: k });
     const preconditions = this.#unchanged(keys.service(service.id), service);
     const log = await this.log.append(keys, service, [event]);
-    this.#writes++;
-    this.#writing++;
     this.#fills.begin(keys.service(service.id));
     this.#cache?.delete(keys.service(service.id));
     this.#hot?.delete(keys.service(service.id));
     try {
       await this.store.batch([...ops, ...log.ops], batchOptions(log, preconditions));
     } finally {
-      this.#writing--;
       this.#fills.end(keys.service(service.id));
       log.settle();
     }
