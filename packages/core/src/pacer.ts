@@ -173,7 +173,7 @@ export class Pacer {
     return this.#cfg.pacing ? paceAt(this.#level).width : FULL_WIDTH;
   }
 
-  /** The current level (0 = full pace, {@link MAX_LEVEL} = slowest). */
+  /** The current level (0 = full pace, 7 = slowest: one service at a time, working a fifth of the time). */
   get level(): number {
     return this.#level;
   }
