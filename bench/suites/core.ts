@@ -18,6 +18,16 @@ import { removeDir, tempDir } from '../lib/temp.js';
 /** Conversations in flight at once in each iteration (many callers, as a server has). */
 export const CONCURRENT = 32;
 
+/** One benchmark iteration: `fn` run {@link CONCURRENT} times at once. */
+export function many(fn: () => Promise<void>): () => Promise<void> {
+  return () => Promise.all(Array.from({ length: CONCURRENT }, fn)).then(() => undefined);
+}
+
+/** The tinybench of the conversation figures (the core suite's and the postgres suite's). */
+export function conversationBench(quick: boolean, iterations: number): Bench {
+  return new Bench({ time: quick ? 1500 : 8000, warmupTime: quick ? 300 : 2000, iterations, throws: true });
+}
+
 /** Record one conversation's batches on a memory store. */
 async function recordTemplate(): Promise<{
   template: BatchTemplate;
@@ -55,14 +65,7 @@ export async function coreSuite({ quick, rec }: SuiteContext): Promise<void> {
     await rawLevel.open();
     raws.push(rawMemory, rawLevel);
     let n = 0;
-    const many = (fn: () => Promise<void>) => () =>
-      Promise.all(Array.from({ length: CONCURRENT }, fn)).then(() => undefined);
-    const bench = new Bench({
-      time: quick ? 1500 : 8000,
-      warmupTime: quick ? 300 : 2000,
-      iterations: 5,
-      throws: true,
-    });
+    const bench = conversationBench(quick, 5);
     bench
       .add(
         'raw memory',

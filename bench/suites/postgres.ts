@@ -11,7 +11,6 @@ import { createContextServices } from '@cxs/core';
 import { MemoryStore } from '@cxs/core/memory';
 import { PostgresStore } from '@cxs/postgres';
 import pg from 'pg';
-import { Bench } from 'tinybench';
 import { startEmbeddedPostgres } from '../../packages/postgres/test/embedded-postgres.js';
 import { engineConversation, REQUESTS_PER_CONVERSATION, serviceStartBody } from '../lib/conversation.js';
 import { BatchTemplate, CountingStore } from '../lib/counting-store.js';
@@ -21,7 +20,7 @@ import type { Recorder } from '../lib/results.js';
 import { runConcurrent } from '../lib/stats.js';
 import { log, type SuiteContext } from '../lib/suite.js';
 import { removeDir, tempDir } from '../lib/temp.js';
-import { CONCURRENT } from './core.js';
+import { CONCURRENT, conversationBench, many } from './core.js';
 
 const CLI = 'packages/server/src/cli/main.ts';
 /** HTTP connections in total (split evenly between the processes of a target). */
@@ -235,14 +234,7 @@ async function coreOnPostgres(
   const table = `"${rawSchema}".cxs_entries`;
   try {
     let n = 0;
-    const many = (fn: () => Promise<void>) => () =>
-      Promise.all(Array.from({ length: CONCURRENT }, fn)).then(() => undefined);
-    const bench = new Bench({
-      time: quick ? 1500 : 8000,
-      warmupTime: quick ? 300 : 2000,
-      iterations: 3,
-      throws: true,
-    });
+    const bench = conversationBench(quick, 3);
     bench
       .add(
         'raw pg',
