@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createContextServices, type JsonValue } from '../src/index.js';
+import { randomServiceId } from '../src/context.js';
 import { MemoryStore } from '../src/memory/index.js';
 import { dump, rejects, rejectsUnchanged, setup, untyped } from './helpers.js';
 
@@ -222,6 +223,16 @@ describe('bad input is rejected with a clear error and writes nothing (docs/spec
     const first = await cs.getService(sid, { extensions: ['Feedback'] });
     (first.Feedback as { rating: number }).rating = 2;
     expect((await cs.getService(sid, { extensions: ['Feedback'] })).Feedback).toEqual({ rating: 7 });
+  });
+});
+
+describe('default service ids (docs/spec.md §2)', () => {
+  it('are 22 URL-safe characters, unique, never starting with "-", every other first character drawn', () => {
+    // 20,000 ids: with a plain base64url first character about 310 would start with "-".
+    const ids = Array.from({ length: 20_000 }, randomServiceId);
+    expect(ids.every((id) => /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(new Set(ids.map((id) => id[0])).size).toBe(63);
   });
 });
 

@@ -277,6 +277,7 @@ describe('export to files (docs/spec.md §8.2)', () => {
       'extensions',
     ]);
     const row = Object.fromEntries(header.map((h, i) => [h, services?.[1]?.[i]]));
+    expect(row.service_id).toBe(sid);
     expect(row.contact_key).toBe('a,b "quoted"\nnew line');
     expect(JSON.parse(row.started as string)).toEqual({ timestamp: '2021-05-01T00:00:00.000Z' });
     expect(JSON.parse(row.extensions as string)).toEqual({ Extra: { nested: [1, 'x,y'] } });
