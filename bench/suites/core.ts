@@ -12,6 +12,7 @@ import { LevelStore } from '@cxs/level';
 import { Bench } from 'tinybench';
 import { engineConversation } from '../lib/conversation.js';
 import { BatchTemplate, CountingStore } from '../lib/counting-store.js';
+import { summarizeRounds, timeInterleaved } from '../lib/stats.js';
 import { log, type SuiteContext } from '../lib/suite.js';
 import { removeDir, tempDir } from '../lib/temp.js';
 
@@ -65,40 +66,30 @@ export async function coreSuite({ quick, rec }: SuiteContext): Promise<void> {
     await rawLevel.open();
     raws.push(rawMemory, rawLevel);
     let n = 0;
-    const bench = conversationBench(quick, 5);
-    bench
-      .add(
-        'raw memory',
-        many(() => replay(rawMemory, template)),
-      )
-      .add(
-        'engine memory',
-        many(() => engineConversation(csMemory, n++)),
-      )
-      .add(
-        'raw level',
-        many(() => replay(rawLevel, template)),
-      )
-      .add(
-        'engine level',
-        many(() => engineConversation(csLevel, n++)),
+    log(`core: ${CONCURRENT} concurrent conversations per iteration, engine and raw store interleaved`);
+    for (const [store, engine, raw] of [
+      ['memory', csMemory, rawMemory],
+      ['level', csLevel, rawLevel],
+    ] as const) {
+      // Iterations of the engine and of the raw store alternate (in both orders), so that neither
+      // runs while the other's leftovers (LevelDB's background compactions, garbage) are worked off.
+      const pairs = await timeInterleaved(
+        quick ? 4 : 15,
+        quick ? 4 : 8,
+        quick ? 3 : 10,
+        many(() => engineConversation(engine, n++)),
+        many(() => replay(raw, template)),
       );
-    log(`core: ${CONCURRENT} concurrent conversations per iteration, ${quick ? 1.5 : 8}s per task`);
-    await bench.run();
-    const perSecond = (name: string): number => {
-      const task = bench.getTask(name);
-      const r = task?.result;
-      if (r === undefined || !('period' in r)) throw new Error(`core: no result for ${name}`);
-      return (CONCURRENT * 1000) / r.period;
-    };
-    for (const store of ['memory', 'level']) {
+      const [e, r] = [summarizeRounds(pairs.a), summarizeRounds(pairs.b)];
+      const cpu = (x: { cpuUs: number }) => Math.round(x.cpuUs / CONCURRENT);
+      rec.fact('core', `conversation on ${store}: CPU µs per conversation`, { engine: cpu(e), raw: cpu(r) });
       rec.add({
         name: `core.conversation.${store}`,
-        value: perSecond(`engine ${store}`),
+        value: (CONCURRENT * 1000) / e.p50,
         unit: 'conversations/s',
-        baseline: { name: `raw ${store} store, same batches`, value: perSecond(`raw ${store}`) },
+        baseline: { name: `raw ${store} store, same batches`, value: (CONCURRENT * 1000) / r.p50 },
         ...(store === 'level' ? { target: { on: 'ratio', op: '>=', value: 0.5 } } : {}),
-        note: `${CONCURRENT} conversations in flight; each ${batches} batches, ${ops} keys, ${bytes} bytes`,
+        note: `${CONCURRENT} conversations in flight; each ${batches} batches, ${ops} keys, ${bytes} bytes; median of ${pairs.a.length} rounds, interleaved`,
       });
     }
   } finally {
