@@ -21,7 +21,7 @@ import {
   startServiceRequests,
 } from '../lib/http-load.js';
 import { type ServerProcess, startServer } from '../lib/procs.js';
-import { runConcurrent, secondsSince } from '../lib/stats.js';
+import { quantile, runConcurrent, secondsSince } from '../lib/stats.js';
 import { log, type SuiteContext } from '../lib/suite.js';
 import { removeDir, tempDir } from '../lib/temp.js';
 
@@ -81,15 +81,11 @@ interface Target {
   server: ServerProcess;
 }
 
-function mean(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
 /** The HTTP suite. */
 export async function httpSuite({ quick, rec }: SuiteContext): Promise<void> {
   const warm = quick ? 1 : 3;
-  const roundSeconds = quick ? 1.5 : 8;
-  const rounds = quick ? 2 : 3;
+  const roundSeconds = quick ? 1.5 : 6;
+  const rounds = quick ? 2 : 5;
   const dirMem = await tempDir('http-memory');
   const dirLevel = await tempDir('http-level');
   const servers: ServerProcess[] = [];
@@ -184,16 +180,21 @@ export async function httpSuite({ quick, rec }: SuiteContext): Promise<void> {
           results.get(t.name)?.push(round);
         }
       }
+      // The median round of each target: a round disturbed by the shared machine's other work
+      // (which moved a target's CPU per request by up to a half between rounds) moves it little.
       const agg = (name: string) => {
         const rs = results.get(name) ?? [];
+        const median = (f: (x: Round) => number) =>
+          quantile(
+            rs.map(f).sort((x, y) => x - y),
+            0.5,
+          );
         return {
-          rps: mean(rs.map((x) => x.rps)),
-          p50: mean(rs.map((x) => x.p50)),
-          p99: mean(rs.map((x) => x.p99)),
-          // Server CPU time over the responses of every round together (µs per request).
-          cpuUs:
-            (rs.reduce((a, x) => a + (x.serverCpuSeconds ?? Number.NaN), 0) * 1e6) /
-            rs.reduce((a, x) => a + x.responses, 0),
+          rps: median((x) => x.rps),
+          p50: median((x) => x.p50),
+          p99: median((x) => x.p99),
+          // Server CPU time over the responses of the round (µs per request).
+          cpuUs: median((x) => ((x.serverCpuSeconds ?? Number.NaN) * 1e6) / x.responses),
         };
       };
       const koaAgg = agg('bare-koa');
@@ -221,7 +222,7 @@ export async function httpSuite({ quick, rec }: SuiteContext): Promise<void> {
           unit: 'req/s',
           baseline: { name: 'bare-koa req/s', value: koaAgg.rps },
           ...(target === undefined ? {} : { target: { on: 'ratio', op: '>=', value: target } }),
-          note: `${CONNECTIONS} connections, mean of ${rounds} rounds of ${roundSeconds}s`,
+          note: `${CONNECTIONS} connections, median of ${rounds} rounds of ${roundSeconds}s`,
         });
         rec.add({
           name: `http.${sc.name}.${store}.cpu-us-per-req`,
