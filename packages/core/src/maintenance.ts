@@ -104,10 +104,11 @@ export async function purge(
     await throttled(ctx, page, ([k]) => {
       const sid = lastComponent(k);
       return onService(ctx, keys, sid, async () => {
-        const s = await ctx.repo.getService(keys, sid);
+        const found = await ctx.repo.readForRemoval(keys, sid);
+        const s = found?.service;
         // Expired services are already gone for every reader; the sweep removes them.
         if (s === undefined || s.started.ts >= limit || s.expires <= ctx.clock.now() || !matches(s)) return;
-        await removeService(ctx, keys, s, 'purged');
+        await removeService(ctx, keys, s, 'purged', found?.under);
         purged++;
       });
     });
@@ -472,9 +473,10 @@ export async function sweep(ctx: EngineContext, now: number, lease?: SweepLease)
     }
   };
   await forDue(DEADLINE_PREFIX.expiry, async (keys, sid) => {
-    const s = await ctx.repo.getService(keys, sid);
+    const found = await ctx.repo.readForRemoval(keys, sid);
+    const s = found?.service;
     if (s === undefined || s.expires > now) return;
-    await removeService(ctx, keys, s, 'expired');
+    await removeService(ctx, keys, s, 'expired', found?.under);
     result.expired++;
   });
   await forDue(DEADLINE_PREFIX.autoComplete, async (keys, sid) => {

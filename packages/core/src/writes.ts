@@ -383,21 +383,27 @@ export async function deleteService(ctx: EngineContext, sid: string, options?: C
   });
 }
 
-/** Remove a loaded service (caller holds its queue). */
+/** Remove a loaded service (caller holds its queue); `under`: its keys, when just read. */
 export function removeService(
   ctx: EngineContext,
   keys: TenantKeys,
   s: ServiceRecord,
   reason: 'deleted' | 'expired' | 'purged',
+  under?: readonly string[],
 ): Promise<void> {
   const at = new Date(ctx.clock.now()).toISOString();
-  return ctx.repo.remove(keys, s, {
-    type: 'service.deleted',
-    tenant: keys.tenant,
-    service_id: s.id,
-    timestamp: at,
-    reason,
-  });
+  return ctx.repo.remove(
+    keys,
+    s,
+    {
+      type: 'service.deleted',
+      tenant: keys.tenant,
+      service_id: s.id,
+      timestamp: at,
+      reason,
+    },
+    under,
+  );
 }
 
 type Parsed<T extends (...a: never[]) => unknown> = ReturnType<T>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ExportQuery, PurgeOperation, ServiceView } from '../src/index.js';
+import type { ExportQuery, PurgeOperation, Range, ServiceView } from '../src/index.js';
 import { createContextServices, SimulatedClock } from '../src/index.js';
 import { MemoryStore } from '../src/memory/index.js';
 import { dump, iso, rejects, rejectsUnchanged, setup, T0, untyped, withoutChangeLog } from './helpers.js';
@@ -238,6 +238,32 @@ describe('purge (docs/spec.md §8.3)', () => {
     await rejects(cs.purge({ limit: 'soon', operation: 'purge.service.all' }), 'VALIDATION_FAILED', /limit/);
     await rejects(cs.purge(untyped(null)), 'VALIDATION_FAILED');
     expect(await dump(store)).toEqual(before);
+  });
+
+  it('reads each service it removes once: one range read under the service, no point read', async () => {
+    const reads = { get: 0, range: 0 };
+    const store = new (class extends MemoryStore {
+      override get(key: string) {
+        reads.get++;
+        return super.get(key);
+      }
+      override iterate(range: Range) {
+        if (range.gte?.startsWith('t/s/') === true) reads.range++;
+        return super.iterate(range);
+      }
+    })();
+    // No record cache, so that no read is hidden by it.
+    const cs = await createContextServices({ store, clock: new SimulatedClock(T0), config: { cacheSize: 0 } });
+    for (let i = 0; i < 40; i++) {
+      const { service_id } = await cs.startService({ customer_id: `C${i}`, Note: i });
+      await cs.startTask(service_id, { Task: i });
+    }
+    reads.get = 0;
+    reads.range = 0;
+    expect(await cs.purge({ limit: iso(T0 + H), operation: 'purge.service.all' })).toEqual({ purged: 40 });
+    expect(reads).toEqual({ get: 0, range: 40 });
+    expect(withoutChangeLog(await dump(store))).toEqual([]);
+    await cs.close();
   });
 
   it('works through many services in bounded batches (L8: nothing left behind)', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createContextServices, type JsonValue } from '../src/index.js';
 import { randomServiceId } from '../src/context.js';
+import { createContextServices, type JsonValue } from '../src/index.js';
 import { MemoryStore } from '../src/memory/index.js';
 import { dump, rejects, rejectsUnchanged, setup, untyped } from './helpers.js';
 
