@@ -13,6 +13,8 @@ describe('readOptions', () => {
     expect(o.store).toBe('memory');
     expect(o['body-limit']).toBe('1mb');
     expect(o['auto-complete-after']).toBeUndefined();
+    // Purge and the sweep pace themselves by the requests' latency unless told otherwise.
+    expect(o['maintenance-latency-budget']).toBe('auto');
     expect(o.help).toBe(false);
     expect(readOptions(['--help'], SERVE_OPTIONS, {}).help).toBe(true);
   });

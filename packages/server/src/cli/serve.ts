@@ -93,7 +93,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   {
     flag: 'maintenance-latency-budget',
     env: 'CXS_MAINTENANCE_LATENCY_BUDGET',
-    default: 'off',
+    default: 'auto',
     help: 'p99 request latency above which purge and sweeps slow down, e.g. 10ms; auto (1.5 × the p99 without maintenance) or off (no pacing)',
   },
   {
