@@ -253,7 +253,11 @@ describe('purge (docs/spec.md §8.3)', () => {
       }
     })();
     // No record cache, so that no read is hidden by it.
-    const cs = await createContextServices({ store, clock: new SimulatedClock(T0), config: { cacheSize: 0 } });
+    const cs = await createContextServices({
+      store,
+      clock: new SimulatedClock(T0),
+      config: { cacheSize: 0 },
+    });
     for (let i = 0; i < 40; i++) {
       const { service_id } = await cs.startService({ customer_id: `C${i}`, Note: i });
       await cs.startTask(service_id, { Task: i });
