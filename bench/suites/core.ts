@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { type ContextServices, createContextServices, type Store } from '@cxs/core';
 import { MemoryStore } from '@cxs/core/memory';
 import { LevelStore } from '@cxs/level';
-import { Bench } from 'tinybench';
 import { engineConversation } from '../lib/conversation.js';
 import { BatchTemplate, CountingStore } from '../lib/counting-store.js';
 import { summarizeRounds, timeInterleaved } from '../lib/stats.js';
@@ -22,11 +21,6 @@ export const CONCURRENT = 32;
 /** One benchmark iteration: `fn` run {@link CONCURRENT} times at once. */
 export function many(fn: () => Promise<void>): () => Promise<void> {
   return () => Promise.all(Array.from({ length: CONCURRENT }, fn)).then(() => undefined);
-}
-
-/** The tinybench of the conversation figures (the core suite's and the postgres suite's). */
-export function conversationBench(quick: boolean, iterations: number): Bench {
-  return new Bench({ time: quick ? 1500 : 8000, warmupTime: quick ? 300 : 2000, iterations, throws: true });
 }
 
 /** Record one conversation's batches on a memory store. */

@@ -11,6 +11,7 @@ import { createContextServices } from '@cxs/core';
 import { MemoryStore } from '@cxs/core/memory';
 import { PostgresStore } from '@cxs/postgres';
 import pg from 'pg';
+import { Bench } from 'tinybench';
 import { startEmbeddedPostgres } from '../../packages/postgres/test/embedded-postgres.js';
 import { engineConversation, REQUESTS_PER_CONVERSATION, serviceStartBody } from '../lib/conversation.js';
 import { BatchTemplate, CountingStore } from '../lib/counting-store.js';
@@ -20,9 +21,14 @@ import type { Recorder } from '../lib/results.js';
 import { runConcurrent } from '../lib/stats.js';
 import { log, type SuiteContext } from '../lib/suite.js';
 import { removeDir, tempDir } from '../lib/temp.js';
-import { CONCURRENT, conversationBench, many } from './core.js';
+import { CONCURRENT, many } from './core.js';
 
 const CLI = 'packages/server/src/cli/main.ts';
+
+/** The tinybench of the core conversation figure on PostgreSQL. */
+function conversationBench(quick: boolean, iterations: number): Bench {
+  return new Bench({ time: quick ? 1500 : 8000, warmupTime: quick ? 300 : 2000, iterations, throws: true });
+}
 /** HTTP connections in total (split evenly between the processes of a target). */
 const CONNECTIONS = 32;
 
