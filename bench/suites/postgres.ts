@@ -29,6 +29,7 @@ const CLI = 'packages/server/src/cli/main.ts';
 function conversationBench(quick: boolean, iterations: number): Bench {
   return new Bench({ time: quick ? 1500 : 8000, warmupTime: quick ? 300 : 2000, iterations, throws: true });
 }
+
 /** HTTP connections in total (split evenly between the processes of a target). */
 const CONNECTIONS = 32;
 

@@ -182,7 +182,7 @@ export interface MaintenanceConfig {
    * true: pace by the requests' latency. Default false (unless `latencyBudget` is set): the fixed
    * pace, 4 services at a time, yielding to the event loop in between. `cxs serve` turns it on; on
    * LevelDB it kept the requests' p99 during a purge within 1.1–1.8 × their p99 without it, for
-   * pauses of a tenth of the purge's time (packages/core/README.md).
+   * pauses of at most a tenth of the purge's time (packages/core/README.md).
    */
   pacing?: boolean;
   /**
