@@ -2,7 +2,7 @@
 import type { Recorder } from './results.js';
 
 export interface SuiteContext {
-  /** Quick mode: smaller counts and shorter rounds (the whole run under 2 minutes). */
+  /** Quick mode: smaller counts and shorter rounds (the whole run in 2–3 minutes on 2 cores). */
   readonly quick: boolean;
   readonly rec: Recorder;
 }
