@@ -14,7 +14,7 @@
 import type { Clock } from './clock.js';
 import type { ChangeEvent, ContextEvent } from './events.js';
 import { prefixRange, type TenantKeys } from './keys.js';
-import type { BatchOp, BatchOptions, Store } from './store.js';
+import type { BatchOp, BatchOptions, Precondition, Store } from './store.js';
 
 /** One stored entry: the commit instant (for retention) and the event. */
 export interface StoredChange {
@@ -31,6 +31,15 @@ export interface LogAppend {
 }
 
 const NOTHING: LogAppend = { ops: [], options: undefined, settle: () => undefined };
+
+/** The options of a commit's batch: the change log's append, and the preconditions. */
+export function batchOptions(
+  log: LogAppend,
+  preconditions: readonly Precondition[],
+): BatchOptions | undefined {
+  if (preconditions.length === 0) return log.options;
+  return { ...log.options, preconditions };
+}
 
 interface TenantLog {
   /** Highest position handed out. */

@@ -1,5 +1,6 @@
 import type { TypeValue } from './api.js';
 import { encodeTime, type TenantKeys } from './keys.js';
+import type { BatchOp } from './store.js';
 
 /** Event fields as stored: `ts` is epoch ms. */
 export interface EventRecord {
@@ -105,6 +106,20 @@ export interface TaskRecord extends ChildRecord {
 /** String form used by filters and composite matching (`400` matches `"400"`). */
 export function typeKey(v: TypeValue | undefined): string | undefined {
   return v === undefined ? undefined : String(v);
+}
+
+/** No index entries: those of a record not stored before. */
+export const NO_ENTRIES: ReadonlyMap<string, string> = new Map();
+
+/** The deletes (into `dels`) and puts (into `puts`) that turn the index entries `before` into `after`. */
+export function diffEntries(
+  dels: BatchOp[],
+  puts: BatchOp[],
+  before: ReadonlyMap<string, string>,
+  after: ReadonlyMap<string, string>,
+): void {
+  for (const k of before.keys()) if (!after.has(k)) dels.push({ type: 'del', key: k });
+  for (const [k, v] of after) if (before.get(k) !== v) puts.push({ type: 'put', key: k, value: v });
 }
 
 /**

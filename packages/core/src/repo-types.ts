@@ -48,3 +48,9 @@ export interface Guard {
   readonly ops: readonly BatchOp[];
   readonly preconditions: readonly Precondition[];
 }
+
+/** A service about to be removed: its record and every key stored under it (one range read). */
+export interface Removal {
+  readonly service: ServiceRecord;
+  readonly under: readonly string[];
+}

@@ -5,7 +5,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { type ActiveEntry, activeEntrySize, idsUnder, writeThrough } from './active-cache.js';
-import type { ChangeLog, LogAppend } from './change-log.js';
+import { batchOptions, type ChangeLog } from './change-log.js';
 import { Emitter, type Listener } from './emitter.js';
 import { ContextServicesError } from './errors.js';
 import type { ContextEvent } from './events.js';
@@ -15,6 +15,8 @@ import { layOut } from './layout.js';
 import type { Change } from './lifecycle.js';
 import {
   childFromStore,
+  diffEntries,
+  NO_ENTRIES,
   type ServiceRecord,
   type StateRecord,
   serviceIndexEntries,
@@ -22,26 +24,16 @@ import {
   type TaskRecord,
   taskIndexEntries,
 } from './records.js';
-import type { Aggregate, Before, Children, ExtensionValues, ExtensionWants, Guard } from './repo-types.js';
-import type { BatchOp, BatchOptions, Precondition, Store } from './store.js';
-
-function diff(
-  ops: BatchOp[],
-  puts: BatchOp[],
-  before: Map<string, string>,
-  after: Map<string, string>,
-): void {
-  for (const k of before.keys()) if (!after.has(k)) ops.push({ type: 'del', key: k });
-  for (const [k, v] of after) if (before.get(k) !== v) puts.push({ type: 'put', key: k, value: v });
-}
-
-const NO_ENTRIES = new Map<string, string>();
-
-/** The options of a commit's batch: the change log's append, and the preconditions. */
-function batchOptions(log: LogAppend, preconditions: readonly Precondition[]): BatchOptions | undefined {
-  if (preconditions.length === 0) return log.options;
-  return { ...log.options, preconditions };
-}
+import type {
+  Aggregate,
+  Before,
+  Children,
+  ExtensionValues,
+  ExtensionWants,
+  Guard,
+  Removal,
+} from './repo-types.js';
+import type { BatchOp, Precondition, Store } from './store.js';
 
 export class Repo {
   readonly store: Store;
@@ -485,7 +477,7 @@ export class Repo {
     // The old record's entries are those the previous commit built for it, when it is that record.
     const known = this.#hot?.peek(key)?.index;
     const entries = serviceIndexEntries(keys, change.service);
-    diff(
+    diffEntries(
       dels,
       puts,
       before.service === undefined
@@ -501,7 +493,7 @@ export class Repo {
     for (const op of laid.puts) puts.push(op);
     for (const st of change.states) {
       const prev = before.states?.get(st.id);
-      diff(
+      diffEntries(
         dels,
         puts,
         prev ? stateIndexEntries(keys, sid, prev) : NO_ENTRIES,
@@ -510,7 +502,12 @@ export class Repo {
     }
     for (const t of change.tasks) {
       const prev = before.tasks?.get(t.id);
-      diff(dels, puts, prev ? taskIndexEntries(keys, sid, prev) : NO_ENTRIES, taskIndexEntries(keys, sid, t));
+      diffEntries(
+        dels,
+        puts,
+        prev ? taskIndexEntries(keys, sid, prev) : NO_ENTRIES,
+        taskIndexEntries(keys, sid, t),
+      );
     }
     const preconditions = this.#unchanged(key, before.service);
     if (guard !== undefined) {
@@ -550,15 +547,10 @@ export class Repo {
   }
 
   /**
-   * A service's record and every key stored under it, from one range read, for its removal by
-   * purge or the sweep: no point read of the record beside the range read (on LevelDB that point
-   * read nearly doubled the CPU purge spends per service), no cache entry for a record about to
-   * go, and {@link remove} needs no second read.
+   * A service's record and every key under it, from one range read, for purge and the sweep: a
+   * point read of the record beside it nearly doubled purge's CPU per service on LevelDB.
    */
-  async readForRemoval(
-    keys: TenantKeys,
-    sid: string,
-  ): Promise<{ service: ServiceRecord; under: string[] } | undefined> {
+  async readForRemoval(keys: TenantKeys, sid: string): Promise<Removal | undefined> {
     const key = keys.service(sid);
     let service: ServiceRecord | undefined;
     const under: string[] = [];
@@ -574,15 +566,9 @@ export class Repo {
 
   /**
    * Delete a service, everything under it and every index entry (L8), atomically. With shared
-   * writers, only if the record is still `service` (else `PRECONDITION_FAILED`). `under`: the keys
-   * under the service, when the caller just read them ({@link readForRemoval}).
+   * writers, only if the record is still `service` (else `PRECONDITION_FAILED`). `under`: its keys.
    */
-  async remove(
-    keys: TenantKeys,
-    service: ServiceRecord,
-    event: ContextEvent,
-    under?: readonly string[],
-  ): Promise<void> {
+  async remove(keys: TenantKeys, service: ServiceRecord, event: ContextEvent, under?: readonly string[]) {
     const ops: BatchOp[] = [];
     if (under !== undefined) for (const k of under) ops.push({ type: 'del', key: k });
     else
